@@ -1,0 +1,1 @@
+"""Point-E-layout networks: point diffusion transformers, the upsampler and the SDF decoder."""

@@ -1,0 +1,112 @@
+"""Loading and saving weights without ever running pickled code.
+
+Our own format: ``NAME.safetensors`` (fp16 or fp32 state_dict) + ``NAME.json`` (the config, see configs.py).
+Official Point-E ``.pt`` files: ``torch.load(weights_only=True)``, checked against a sha256 when one is
+known, loaded with ``strict=True`` into the named config's network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gen3d.models.configs import build_model, named_config
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupted, or does not fit its config."""
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(
+    model: nn.Module, config: dict, path: str | os.PathLike, dtype: torch.dtype | None = torch.float16
+) -> Path:
+    """Write ``path`` (.safetensors) and its ``.json`` config atomically; returns the weights path."""
+    from safetensors.torch import save_file
+
+    path = Path(path).with_suffix(".safetensors")
+    state = {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v).contiguous().cpu()
+             for k, v in model.state_dict().items()}
+    _atomic_write(path, lambda tmp: save_file(state, tmp, metadata={"format": "pt"}))
+    _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2) + "\n"))
+    return path
+
+
+def load_state_dict(path: str | os.PathLike, expected_sha256: str | None = None) -> dict[str, torch.Tensor]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"weights file {path} does not exist: check the path or run 'gen3d models download'")
+    if expected_sha256 is not None:
+        got = sha256_file(path)
+        if got != expected_sha256:
+            raise CheckpointError(
+                f"{path} is corrupted (sha256 {got[:12]}..., expected {expected_sha256[:12]}...): "
+                "delete it and download again"
+            )
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any parse failure means the file is unusable
+        raise CheckpointError(f"cannot read weights {path} ({type(e).__name__}: {e}): re-download it") from e
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path} does not hold a plain state_dict of tensors")
+    return state
+
+
+def load_config(path: str | os.PathLike) -> dict:
+    cfg = Path(path).with_suffix(".json")
+    if not cfg.is_file():
+        raise CheckpointError(f"config {cfg} is missing: every .safetensors needs its .json beside it")
+    return json.loads(cfg.read_text())
+
+
+def load_model(
+    path: str | os.PathLike,
+    config: dict | str | None = None,
+    *,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+    expected_sha256: str | None = None,
+) -> tuple[nn.Module, dict]:
+    """Load weights (strict) into the network described by ``config`` (a dict, a named config, or None
+    for the JSON next to a .safetensors file). Returns (model in eval mode, config)."""
+    if config is None:
+        config = load_config(path)
+    elif isinstance(config, str):
+        config = named_config(config)
+    state = load_state_dict(path, expected_sha256)
+    model = build_model(config)
+    try:
+        model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    except RuntimeError as e:
+        first = str(e).splitlines()[0:2]
+        raise CheckpointError(f"{path} does not match its config ({' '.join(first)})") from e
+    return model.to(device=device, dtype=dtype).eval(), config
