@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 # Command modules, in the order their commands appear in --help.
-COMMAND_MODULES = ["gen3d.cli.info"]
+COMMAND_MODULES = ["gen3d.cli.info", "gen3d.cli.mesh"]
 
 
 def _version_callback(value: bool) -> None:

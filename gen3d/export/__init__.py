@@ -1,0 +1,110 @@
+"""Exporters: GLB, OBJ (+MTL+PNG), PLY, USDZ; format chosen from the file suffix.
+
+``export(asset, "chair.glb", lods=2)`` also writes ``chair_LOD1.glb`` and ``chair_LOD2.glb`` from
+``asset.lods``. Every write is atomic and refuses to overwrite unless ``force``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gen3d.export.atomic import OutputExistsError, OutputFolderError, atomic_write_bytes, check_outputs
+from gen3d.mesh.asset import TexturedMesh
+
+FORMATS = {".glb": "glb", ".obj": "obj", ".ply": "ply", ".usdz": "usdz"}
+
+__all__ = [
+    "FORMATS",
+    "ExportFormatError",
+    "OutputExistsError",
+    "OutputFolderError",
+    "atomic_write_bytes",
+    "check_outputs",
+    "export",
+    "format_for",
+    "lod_path",
+    "output_paths",
+]
+
+
+class ExportFormatError(ValueError):
+    """An output format gen3d cannot write."""
+
+
+def format_for(path: str | Path, format: str | None = None) -> str:
+    if format is not None:
+        fmt = format.lower().lstrip(".")
+        if fmt not in FORMATS.values():
+            raise ExportFormatError(f"unknown format {format!r}; use one of {', '.join(FORMATS.values())}")
+        return fmt
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise ExportFormatError(
+            f"cannot tell the format of {Path(path).name!r}; end the name with {', '.join(FORMATS)}"
+        )
+    return FORMATS[suffix]
+
+
+def lod_path(path: str | Path, level: int) -> Path:
+    path = Path(path)
+    return path if level == 0 else path.with_name(f"{path.stem}_LOD{level}{path.suffix}")
+
+
+def output_paths(path: str | Path, format: str | None = None, lods: int = 0) -> list[Path]:
+    """Every file :func:`export` would write (for overwrite checks before any work)."""
+    fmt = format_for(path, format)
+    out: list[Path] = []
+    for level in range(lods + 1):
+        p = lod_path(path, level)
+        if fmt == "obj":
+            from gen3d.export.obj import obj_paths
+
+            out.extend(obj_paths(p))
+        else:
+            out.append(p)
+    return out
+
+
+def _write_one(asset: TexturedMesh, path: Path, fmt: str, force: bool, metadata: dict | None) -> list[Path]:
+    if fmt == "glb":
+        from gen3d.export.glb import write_glb
+
+        return [write_glb(asset, path, force=force, metadata=metadata)]
+    if fmt == "obj":
+        from gen3d.export.obj import write_obj
+
+        return write_obj(asset, path, force=force, metadata=metadata)
+    if fmt == "ply":
+        from gen3d.export.ply import write_ply
+
+        return [write_ply(asset, path, force=force, metadata=metadata)]
+    from gen3d.export.usdz import write_usdz
+
+    return [write_usdz(asset, path, force=force, metadata=metadata)]
+
+
+def export(
+    asset: TexturedMesh,
+    path: str | Path,
+    format: str | None = None,
+    force: bool = False,
+    lods: int | None = None,
+    metadata: dict | None = None,
+) -> list[Path]:
+    """Write ``asset`` (and ``lods`` of its LODs; default: all it has) -> the paths written."""
+    fmt = format_for(path, format)
+    n_lods = len(asset.lods) if lods is None else int(lods)
+    if n_lods > len(asset.lods):
+        raise ExportFormatError(
+            f"{n_lods} LODs requested but the asset has {len(asset.lods)}; build them with lods={n_lods}"
+        )
+    check_outputs(output_paths(path, fmt, n_lods), force=force)
+    if fmt == "usdz":
+        from gen3d.export.usdz import require_usd
+
+        require_usd()
+    written: list[Path] = []
+    for level in range(n_lods + 1):
+        item = asset if level == 0 else asset.lods[level - 1]
+        written.extend(_write_one(item, lod_path(path, level), fmt, force, metadata))
+    return written

@@ -1,0 +1,147 @@
+"""Mesh cleanup: degenerate faces, duplicate vertices, small islands/floaters, winding, light smoothing."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class MeshError(ValueError):
+    """A mesh that cannot be processed further; the message names the problem and the fix."""
+
+
+def _as_arrays(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    if v.ndim != 2 or v.shape[1] != 3 or f.ndim != 2 or f.shape[1] != 3:
+        raise MeshError(f"mesh must be vertices [V,3] and faces [F,3], got {v.shape} and {f.shape}")
+    if len(f) and (f.min() < 0 or f.max() >= len(v)):
+        raise MeshError("mesh faces index missing vertices; the mesher produced a broken mesh")
+    return v, f
+
+
+def remove_degenerate(vertices: np.ndarray, faces: np.ndarray, merge_tol: float = 1e-7) -> tuple:
+    """Merge coincident vertices, drop faces with repeated vertices / zero area / duplicates, compact."""
+    v, f = _as_arrays(vertices, faces)
+    if len(v) and merge_tol > 0:
+        scale = max(float(np.ptp(v, axis=0).max()), 1e-12)
+        keys = np.round(v / (scale * merge_tol)).astype(np.int64)
+        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        v = v[first]
+        f = inverse.reshape(-1)[f]
+    repeated = (f[:, 0] == f[:, 1]) | (f[:, 1] == f[:, 2]) | (f[:, 0] == f[:, 2])
+    f = f[~repeated]
+    if len(f):
+        area2 = np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
+        scale = max(float(np.ptp(v, axis=0).max()), 1e-12)
+        f = f[area2 > (scale * 1e-9) ** 2]
+        _, keep = np.unique(np.sort(f, axis=1), axis=0, return_index=True)
+        f = f[np.sort(keep)]
+    return compact(v, f)
+
+
+def compact(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop unreferenced vertices and renumber the faces."""
+    v, f = _as_arrays(vertices, faces)
+    used = np.zeros(len(v), dtype=bool)
+    used[f.reshape(-1)] = True
+    remap = np.cumsum(used) - 1
+    return v[used], remap[f]
+
+
+def face_components(faces: np.ndarray, n_vertices: int) -> np.ndarray:
+    """Connected-component label per face (faces sharing a vertex are connected)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    f = np.asarray(faces, dtype=np.int64)
+    rows = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
+    cols = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n_vertices, n_vertices))
+    _, labels = connected_components(graph, directed=False)
+    return labels[f[:, 0]]
+
+
+def remove_small_components(
+    vertices: np.ndarray, faces: np.ndarray, min_fraction: float = 0.01
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop islands whose area is below ``min_fraction`` of the largest island's area (floaters)."""
+    v, f = _as_arrays(vertices, faces)
+    if len(f) == 0:
+        return v, f
+    labels = face_components(f, len(v))
+    area = 0.5 * np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
+    comp_area = np.bincount(labels, weights=area)
+    keep_comp = comp_area >= min_fraction * comp_area.max()
+    return compact(v, f[keep_comp[labels]])
+
+
+def signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
+    v, f = _as_arrays(vertices, faces)
+    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+
+
+def fix_winding(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Make winding consistent inside each component and outward (positive volume) per component."""
+    import trimesh
+
+    v, f = _as_arrays(vertices, faces)
+    mesh = trimesh.Trimesh(v, f, process=False)
+    trimesh.repair.fix_winding(mesh)
+    f = np.asarray(mesh.faces, dtype=np.int64)
+    labels = face_components(f, len(v))
+    centre = v.mean(axis=0)
+    for comp in np.unique(labels):
+        sel = labels == comp
+        fc = f[sel]
+        a, b, c = v[fc[:, 0]] - centre, v[fc[:, 1]] - centre, v[fc[:, 2]] - centre
+        vol = np.einsum("ij,ij->i", a, np.cross(b, c)).sum()
+        if vol < 0:
+            f[sel] = fc[:, ::-1]
+    return v, f
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted unit vertex normals (float32); vertices without area get +Y."""
+    v, f = _as_arrays(vertices, faces)
+    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    n = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(n, f[:, k], fn)
+    length = np.linalg.norm(n, axis=1, keepdims=True)
+    bad = length[:, 0] <= 1e-20
+    n = np.where(bad[:, None], np.array([0.0, 1.0, 0.0]), n / np.maximum(length, 1e-30))
+    n /= np.linalg.norm(n, axis=1, keepdims=True)
+    return n.astype(np.float32)
+
+
+def smooth(vertices: np.ndarray, faces: np.ndarray, iterations: int = 3) -> np.ndarray:
+    """Taubin (lambda/mu) smoothing: removes marching-cubes/Poisson ripples without shrinking thin parts."""
+    import trimesh
+
+    v, f = _as_arrays(vertices, faces)
+    if iterations <= 0:
+        return v
+    mesh = trimesh.Trimesh(v.copy(), f, process=False)
+    trimesh.smoothing.filter_taubin(mesh, lamb=0.5, nu=0.53, iterations=int(iterations))
+    return np.asarray(mesh.vertices, dtype=np.float64)
+
+
+def clean_mesh(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    min_island_fraction: float = 0.01,
+    smooth_iterations: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The standard cleanup -> (vertices float32 [V,3], faces int64 [F,3]); raises if nothing is left."""
+    v, f = remove_degenerate(vertices, faces)
+    if len(f) == 0:
+        raise MeshError("the mesher produced no usable triangles; try another --mesher or a denser cloud")
+    v, f = remove_small_components(v, f, min_island_fraction)
+    v, f = fix_winding(v, f)
+    if smooth_iterations > 0:
+        v = smooth(v, f, smooth_iterations)
+        v, f = remove_degenerate(v, f)
+    if len(f) == 0:
+        raise MeshError("cleanup removed every triangle; try another --mesher or a denser cloud")
+    return v.astype(np.float32), f

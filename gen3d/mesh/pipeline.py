@@ -1,0 +1,205 @@
+"""Coloured point cloud -> clean, UV-textured asset in metres: the stages the pipeline and CLI call.
+
+decode (mesher) -> cleanup -> decimate -> UV unwrap -> texture bake -> scale/origin (+ LODs).
+``mesher`` is a classical mesher name, a registered SDF mesher name, or an SDF callable
+``sdf_fn(points [Q,3]) -> [Q]`` already conditioned on the cloud (negative inside).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from gen3d.mesh.asset import TexturedMesh, to_asset_frame
+from gen3d.mesh.cleanup import MeshError, clean_mesh, vertex_normals
+from gen3d.mesh.decimate import DEFAULT_MAX_FACES, decimate, lod_budgets
+from gen3d.mesh.grid import DEFAULT_HALF_EXTENT, DEFAULT_RESOLUTION, GridStats, SdfFn, mesh_from_sdf
+from gen3d.pointcloud import PointCloud
+from gen3d.pointcloud_io import check_cloud, normalize_cloud
+from gen3d.texture.bake import bake_texture, idw_colours
+from gen3d.texture.material import PBRMaterial, material_from_hint
+from gen3d.texture.unwrap import unwrap
+
+CLASSICAL_MESHERS = ("poisson", "alpha", "ball")
+DEFAULT_TEXTURE_SIZE = 1024
+DEFAULT_SIZE_M = 1.0
+
+# name -> factory(cloud) -> sdf_fn; the learned decoder registers itself here (e.g. as "sdf")
+SDF_MESHERS: dict[str, Callable[[PointCloud], SdfFn]] = {}
+
+
+def register_sdf_mesher(name: str, factory: Callable[[PointCloud], SdfFn]) -> None:
+    """Make ``--mesher NAME`` use ``factory(cloud)`` (an SDF callable) with coarse-to-fine meshing."""
+    if name in CLASSICAL_MESHERS:
+        raise ValueError(f"{name!r} is a classical mesher name; choose another name")
+    SDF_MESHERS[name] = factory
+
+
+def available_meshers() -> list[str]:
+    return list(CLASSICAL_MESHERS) + sorted(SDF_MESHERS)
+
+
+def _fits_unit_cube(cloud: PointCloud) -> bool:
+    lo, hi = cloud.xyz.min(axis=0), cloud.xyz.max(axis=0)
+    return bool(np.all(lo >= -0.5 - 1e-3) and np.all(hi <= 0.5 + 1e-3) and (hi - lo).max() >= 0.25)
+
+
+def reconstruct(
+    cloud: PointCloud,
+    mesher: str | SdfFn = "poisson",
+    resolution: int = DEFAULT_RESOLUTION,
+    timings: dict[str, float] | None = None,
+    sdf_band: float = 1.5,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run a mesher on the cloud (in the gen3d unit-cube convention) -> raw (vertices, faces)."""
+    timings = timings if timings is not None else {}
+    t0 = time.perf_counter()
+    sdf_fn: SdfFn | None = None
+    if callable(mesher):
+        sdf_fn = mesher
+    elif mesher in SDF_MESHERS:
+        sdf_fn = SDF_MESHERS[mesher](cloud)
+        timings["encode"] = time.perf_counter() - t0
+    elif mesher in CLASSICAL_MESHERS:
+        from gen3d.mesh import classical
+
+        fn = {"poisson": classical.poisson_mesh, "alpha": classical.alpha_mesh, "ball": classical.ball_pivot_mesh}
+        v, f = fn[mesher](cloud.xyz)
+        timings["decode"] = time.perf_counter() - t0
+        return v, f
+    else:
+        raise MeshError(f"unknown mesher {mesher!r}; choose one of {', '.join(available_meshers())}")
+    stats = GridStats(resolution)
+    t1 = time.perf_counter()
+    v, f = mesh_from_sdf(sdf_fn, resolution=resolution, half_extent=DEFAULT_HALF_EXTENT, band=sdf_band, stats=stats)
+    elapsed = time.perf_counter() - t1
+    timings["decode"] = stats.seconds_sdf
+    timings["marching_cubes"] = elapsed - stats.seconds_sdf
+    timings["sdf_queries"] = float(stats.queries)
+    return v, f
+
+
+def texture_mesh(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    cloud: PointCloud,
+    texture_size: int = DEFAULT_TEXTURE_SIZE,
+    timings: dict[str, float] | None = None,
+) -> dict[str, np.ndarray]:
+    """Unwrap + bake + vertex colours for a clean mesh in cloud space (no scaling)."""
+    timings = timings if timings is not None else {}
+    t0 = time.perf_counter()
+    normals_src = vertex_normals(vertices, faces)
+    uvm = unwrap(vertices, faces, texture_size=texture_size)
+    t1 = time.perf_counter()
+    timings["unwrap"] = timings.get("unwrap", 0.0) + t1 - t0
+    image, coverage = bake_texture(uvm.vertices, uvm.faces, uvm.uvs, cloud.xyz, cloud.rgb, size=texture_size)
+    colours = idw_colours(cloud.xyz, cloud.rgb, uvm.vertices, k=4)
+    timings["bake"] = timings.get("bake", 0.0) + time.perf_counter() - t1
+    return {
+        "vertices": uvm.vertices,
+        "faces": uvm.faces,
+        "uvs": uvm.uvs,
+        "normals": normals_src[uvm.vmap],
+        "texture": image,
+        "vertex_colors": colours,
+        "coverage": np.float64(coverage),
+        "charts": np.int64(uvm.charts),
+    }
+
+
+def mesh_and_texture(
+    cloud: PointCloud,
+    mesher: str | SdfFn = "poisson",
+    texture_size: int = DEFAULT_TEXTURE_SIZE,
+    max_faces: int | None = None,
+    size_m: float | None = None,
+    material_hint: str | None = None,
+    lods: int = 0,
+    resolution: int = DEFAULT_RESOLUTION,
+    smooth_iterations: int = 0,
+    min_island_fraction: float = 0.01,
+    normalize: bool | None = None,
+    material: PBRMaterial | None = None,
+    metadata: dict | None = None,
+) -> TexturedMesh:
+    """The whole mesh stage: coloured cloud -> :class:`TexturedMesh` in metres (Y up, bottom-centre origin).
+
+    ``max_faces`` defaults to :data:`DEFAULT_MAX_FACES` (the mesh is decimated before unwrapping);
+    ``size_m`` (largest side, metres) defaults to 1 m; ``lods`` coarser levels halve the face count and
+    texture size each. ``normalize=None`` rescales the cloud only when it does not already fit the
+    gen3d unit cube (the SDF meshers need it there).
+    """
+    timings: dict[str, float] = {}
+    t_start = time.perf_counter()
+    check_cloud(cloud)
+    if texture_size < 16 or texture_size > 8192:
+        raise MeshError(f"--texture-size {texture_size} is out of range; use 16..8192 (default 1024)")
+    if max_faces is not None and max_faces < 64:
+        raise MeshError(f"--max-faces {max_faces} is too small; use at least 64")
+    if lods < 0 or lods > 8:
+        raise MeshError(f"--lods {lods} is out of range; use 0..8")
+    size = DEFAULT_SIZE_M if size_m is None else float(size_m)
+    if not np.isfinite(size) or size <= 0:
+        raise MeshError(f"--size must be a positive number of metres, got {size_m}")
+    work = cloud
+    if normalize or (normalize is None and not _fits_unit_cube(cloud)):
+        work, _, _ = normalize_cloud(cloud, extent=1.0)
+
+    v, f = reconstruct(work, mesher, resolution=resolution, timings=timings)
+    t0 = time.perf_counter()
+    v, f = clean_mesh(v, f, min_island_fraction=min_island_fraction, smooth_iterations=smooth_iterations)
+    timings["cleanup"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    budget = DEFAULT_MAX_FACES if max_faces is None else int(max_faces)
+    v, f = decimate(v, f, budget)
+    timings["decimate"] = time.perf_counter() - t0
+
+    parts = texture_mesh(v, f, work, texture_size, timings)
+    t0 = time.perf_counter()
+    verts, scale, offset = to_asset_frame(parts["vertices"], size)
+    mat = material or material_from_hint(material_hint)
+    meta = dict(metadata or {})
+    meta.setdefault("parameters", {})
+    meta["parameters"] = {
+        **meta["parameters"],
+        "mesher": mesher if isinstance(mesher, str) else getattr(mesher, "__name__", "sdf"),
+        "texture_size": int(texture_size),
+        "max_faces": budget,
+        "size_m": size,
+        "resolution": int(resolution),
+        "points": len(cloud),
+    }
+    asset = TexturedMesh(
+        vertices=verts,
+        faces=parts["faces"],
+        uvs=parts["uvs"],
+        normals=parts["normals"],
+        texture=parts["texture"],
+        vertex_colors=parts["vertex_colors"],
+        material=mat,
+        metadata=meta,
+        timings=timings,
+    )
+    for level, lod_faces in enumerate(lod_budgets(len(f), lods), start=1):
+        lv, lf = decimate(v, f, lod_faces)
+        lod_tex = max(64, texture_size >> level)
+        lp = texture_mesh(lv, lf, work, lod_tex, timings)
+        asset.lods.append(
+            TexturedMesh(
+                vertices=(lp["vertices"].astype(np.float64) * scale + offset).astype(np.float32),
+                faces=lp["faces"],
+                uvs=lp["uvs"],
+                normals=lp["normals"],
+                texture=lp["texture"],
+                vertex_colors=lp["vertex_colors"],
+                material=mat,
+                metadata={**meta, "lod": level},
+            )
+        )
+    timings["frame_and_lods"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - t_start
+    return asset

@@ -1,0 +1,134 @@
+"""Bake point colours into a UV texture: rasterise UV triangles to texels, interpolate colours in 3D.
+
+Each covered texel gets its 3D position from the barycentric coordinates of its centre in its UV
+triangle; its colour is the inverse-distance-weighted mean of the ``k`` nearest cloud points. Empty
+texels then take the colour of the nearest covered texel (Euclidean distance transform), so chart
+borders never bleed dark background into bilinear or mip-mapped samples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gen3d.mesh.cleanup import MeshError
+
+
+def rasterize_uv(uvs: np.ndarray, faces: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Texels whose centres lie in UV triangles -> (flat texel index [M], face id [M], barycentrics [M, 3]).
+
+    Image rows run top to bottom (row 0 is v = 1). Vectorised over all (triangle, bbox-texel) pairs.
+    """
+    uv = np.asarray(uvs, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    # texel-centre coordinates: x = u*W - 0.5, y = (1 - v)*H - 0.5
+    px = uv[:, 0] * size - 0.5
+    py = (1.0 - uv[:, 1]) * size - 0.5
+    tx, ty = px[f], py[f]  # [F, 3]
+    x0 = np.clip(np.ceil(tx.min(axis=1) - 1e-9), 0, size - 1).astype(np.int64)
+    x1 = np.clip(np.floor(tx.max(axis=1) + 1e-9), 0, size - 1).astype(np.int64)
+    y0 = np.clip(np.ceil(ty.min(axis=1) - 1e-9), 0, size - 1).astype(np.int64)
+    y1 = np.clip(np.floor(ty.max(axis=1) + 1e-9), 0, size - 1).astype(np.int64)
+    w = np.maximum(x1 - x0 + 1, 0)
+    h = np.maximum(y1 - y0 + 1, 0)
+    valid = (tx.max(axis=1) >= x0 - 1e-9) & (ty.max(axis=1) >= y0 - 1e-9)
+    counts = np.where(valid, w * h, 0)
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3))
+    fid = np.repeat(np.arange(len(f)), counts)
+    start = np.cumsum(counts) - counts
+    local = np.arange(total) - np.repeat(start, counts)
+    ww = w[fid]
+    cx = x0[fid] + local % ww
+    cy = y0[fid] + local // ww
+    # barycentric coordinates of (cx, cy) in triangle fid
+    ax, ay = tx[fid, 0], ty[fid, 0]
+    v0x, v0y = tx[fid, 1] - ax, ty[fid, 1] - ay
+    v1x, v1y = tx[fid, 2] - ax, ty[fid, 2] - ay
+    v2x, v2y = cx - ax, cy - ay
+    den = v0x * v1y - v1x * v0y
+    ok = np.abs(den) > 1e-12
+    den = np.where(ok, den, 1.0)
+    b1 = (v2x * v1y - v1x * v2y) / den
+    b2 = (v0x * v2y - v2x * v0y) / den
+    b0 = 1.0 - b1 - b2
+    eps = -1e-7
+    inside = ok & (b0 >= eps) & (b1 >= eps) & (b2 >= eps)
+    texel = (cy * size + cx)[inside]
+    bary = np.stack([b0, b1, b2], axis=1)[inside]
+    fid = fid[inside]
+    # a texel on a shared edge can be hit twice: keep one hit per texel (O(M), no sort)
+    owner = np.full(size * size, -1, dtype=np.int64)
+    owner[texel] = np.arange(len(texel))
+    keep = owner[owner >= 0]
+    return texel[keep], fid[keep], bary[keep]
+
+
+def idw_colours(
+    points: np.ndarray, colours: np.ndarray, queries: np.ndarray, k: int = 4, power: float = 2.0
+) -> np.ndarray:
+    """Inverse-distance-weighted colours (float32 [Q, 3]) of the ``k`` nearest points at ``queries``."""
+    from scipy.spatial import cKDTree
+
+    pts = np.asarray(points, dtype=np.float64)
+    cols = np.asarray(colours, dtype=np.float32)
+    k = int(max(1, min(k, len(pts))))
+    dist, idx = cKDTree(pts).query(np.asarray(queries, dtype=np.float64), k=k, workers=-1)
+    if k == 1:
+        return cols[idx]
+    scale = max(float(np.ptp(pts, axis=0).max()), 1e-12)
+    wgt = 1.0 / np.maximum(dist / scale, 1e-6) ** power
+    wgt /= wgt.sum(axis=1, keepdims=True)
+    return np.einsum("qk,qkc->qc", wgt.astype(np.float32), cols[idx])
+
+
+def dilate_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Fill every texel outside ``mask`` with the colour of the nearest texel inside it."""
+    from scipy.ndimage import distance_transform_edt
+
+    if mask.all() or not mask.any():
+        return image
+    _, (iy, ix) = distance_transform_edt(~mask, return_indices=True)
+    return image[iy, ix]
+
+
+def bake_texture(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    uvs: np.ndarray,
+    points: np.ndarray,
+    colours: np.ndarray,
+    size: int = 1024,
+    k: int = 4,
+) -> tuple[np.ndarray, float]:
+    """Bake a base-colour texture -> (uint8 [size, size, 3] image, covered fraction of texels).
+
+    ``vertices``/``points`` must be in the same space; ``colours`` are 0..1 (sRGB, stored as is).
+    """
+    if size < 16 or size > 8192:
+        raise MeshError(f"texture size {size} is out of range; use 16..8192 (default 1024)")
+    if len(points) == 0:
+        raise MeshError("cannot bake a texture from an empty point cloud")
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    texel, fid, bary = rasterize_uv(uvs, f, size)
+    if len(texel) == 0:
+        raise MeshError("the UV layout covers no texel; raise --texture-size")
+    pos = np.einsum("mk,mkc->mc", bary, v[f[fid]])
+    col = idw_colours(points, colours, pos, k=k)
+    image = np.zeros((size * size, 3), dtype=np.float32)
+    image[texel] = col
+    mask = np.zeros(size * size, dtype=bool)
+    mask[texel] = True
+    image = dilate_fill(image.reshape(size, size, 3), mask.reshape(size, size))
+    out = np.clip(np.round(image * 255.0), 0, 255).astype(np.uint8)
+    return out, float(mask.mean())
+
+
+def sample_texture(image: np.ndarray, uvs: np.ndarray) -> np.ndarray:
+    """Nearest-texel lookup of ``uvs`` (OpenGL convention) in an image whose row 0 is the top."""
+    h, w = image.shape[:2]
+    uv = np.asarray(uvs, dtype=np.float64)
+    x = np.clip(np.floor(uv[:, 0] * w), 0, w - 1).astype(np.int64)
+    y = np.clip(np.floor((1.0 - uv[:, 1]) * h), 0, h - 1).astype(np.int64)
+    return image[y, x]
