@@ -97,12 +97,18 @@ class Shape:
                 return p
         raise KeyError(name)
 
-    def mesh(self) -> trimesh.Trimesh:
-        """All parts as one trimesh with per-vertex colours (textures evaluated at the vertices)."""
+    def mesh(self, texture_edge: float = 0.015) -> trimesh.Trimesh:
+        """All parts as one trimesh with per-vertex colours. Textured parts are subdivided to edges of at
+        most ``texture_edge`` first, so their patterns show at vertex resolution."""
         import trimesh
 
         verts, faces, cols, off = [], [], [], 0
         for p in self.parts:
+            if p.texture is not None and p.surface_color is None and texture_edge > 0:
+                v, f = trimesh.remesh.subdivide_to_size(p.vertices, p.faces, texture_edge, max_iter=12)
+                p = Part(
+                    p.name, v, f, p.material, p.color_name, p.rgb, p.texture, p.convex, p.metres_per_unit, p.origin_m
+                )
             verts.append(p.vertices)
             faces.append(p.faces + off)
             if p.surface_color is not None:  # user mesh: colour at each vertex via its first face

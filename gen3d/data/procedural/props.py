@@ -174,16 +174,10 @@ def shield(rng: np.random.Generator) -> Draft:
             right = (left * [-1, 1])[::-1][1:]
             outline = np.vstack([[[0.45 * s, s], [-0.45 * s, s]], left, right])
         k.add("face", extrude(outline, t), m, c, tex)
-        if rim:
-            k.add(
-                "rim",
-                box(
-                    (s * (0.7 if shape == "kite" else 0.9), 0.03, t * 1.6),
-                    at=(0, s * (0.97 if shape == "kite" else 0.985), 0),
-                ),
-                "metal",
-                mc,
-            )
+        if rim:  # a slightly larger, thinner copy behind the face shows as a metal border
+            centre = outline.mean(0)
+            border = centre + (outline - centre) * (1 + 0.04 / s)
+            k.add("rim", extrude(border, t * 0.6, at=(0, 0, -t * 0.3)), "metal", mc)
         k.params["boss"] = False
         boss = False
     phrases = ([f"with {k.params['pattern_color']} stripes"] if pattern == "stripes" else []) + (
@@ -229,7 +223,7 @@ def hammer(rng: np.random.Generator) -> Draft:
 def axe(rng: np.random.Generator) -> Draft:
     k = Kit(rng)
     L = k.uniform("handle_length", 0.4, 1.0)
-    hs = k.uniform("head_size_ratio", 0.2, 0.35) * L
+    hs = k.uniform("head_size_ratio", 0.3, 0.45) * L
     double = k.flag("double_headed", 0.35)
     flare = k.uniform("blade_flare", 1.2, 2.2)
     bend = k.uniform("handle_bend", 0.0, 0.06)

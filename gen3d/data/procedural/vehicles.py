@@ -257,7 +257,7 @@ def boat(rng: np.random.Generator) -> Draft:
     else:
         n = k.integer("seat_count", 1, 3)
         for z in np.linspace(-L * 0.25, L * 0.15, n):
-            k.add("seat", box((B * 0.8, 0.04, 0.25), at=(0, H * 0.8, z)), "wood", "tan", Texture("grain", 0, 0.03))
+            k.add("seat", box((B * 0.7, 0.05, 0.25), at=(0, H + 0.02, z)), "wood", "tan", Texture("grain", 0, 0.03))
         phrases.append(f"with {number_word(n)} seat{'s' if n > 1 else ''}")
     adjs = band(L, 3.0 if kind == "rowboat" else 5.0, 4.5 if kind == "rowboat" else 12.0, "small", "long")
     return k.draft(Facts("hull", adjs, ["rustic"] * (hm == "wood"), phrases, [kind] if kind != "sailboat" else []))

@@ -1,0 +1,227 @@
+"""A sharded on-disk dataset of generated shapes, deterministic by seed.
+
+Layout of a cache directory::
+
+    meta.json                  format, dataset version, n, seed, points per shape, sdf sizes, categories
+    manifest.jsonl             one line per shape: index, category, category_index, seed, params, captions, size_m
+    shards/shard-00000.xyz.npy float32 [S, N, 3]  surface points in farthest-point order (any prefix is a
+                                                 good subsample), in the [-0.5, 0.5]^3 convention
+    shards/shard-00000.rgb.npy uint8   [S, N, 3]  colours
+    shards/shard-00000.sdf_points.npy float32 [S, Q, 3], shards/shard-00000.sdf_occ.npy uint8 [S, Q]  (--sdf)
+    shards/shard-00000.jsonl   the shard's manifest lines (a finished shard is skipped when resuming)
+
+Shape ``i`` is category ``categories[i % K]`` with seed ``shape_seed(seed, i)``: the same arguments give
+the same bytes whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gen3d.data.procedural import DATASET_VERSION, category_names, generate_shape
+from gen3d.data.sampling import sample_sdf, sample_surface
+
+FORMAT = "gen3d-shape-cache"
+
+
+def shape_seed(base_seed: int, index: int) -> int:
+    return int(np.random.SeedSequence([int(base_seed), int(index)]).generate_state(1, np.uint32)[0])
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    n: int
+    seed: int = 0
+    n_points: int = 4096
+    sdf: tuple[int, int] | None = None  # (n_near, n_uniform)
+    shard_size: int = 1000
+    categories: tuple[str, ...] = ()
+
+    def category_list(self) -> list[str]:
+        return list(self.categories) or category_names()
+
+
+def make_record(spec: CacheSpec, index: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Generate and sample shape ``index`` of the dataset described by ``spec``."""
+    cats = spec.category_list()
+    cat = cats[index % len(cats)]
+    seed = shape_seed(spec.seed, index)
+    shape = generate_shape(cat, seed)
+    rng = np.random.default_rng([seed, 1])
+    pc = sample_surface(shape, spec.n_points, rng)
+    arrays = {"xyz": pc.xyz, "rgb": pc.rgb_uint8}
+    if spec.sdf is not None:
+        q, occ = sample_sdf(shape, spec.sdf[0], spec.sdf[1], rng)
+        arrays["sdf_points"] = q
+        arrays["sdf_occ"] = occ.astype(np.uint8)
+    record = {
+        "index": index,
+        "category": cat,
+        "category_index": category_names().index(cat),
+        "seed": seed,
+        "params": shape.params,
+        "captions": shape.captions,
+        "size_m": [round(s, 4) for s in shape.size_m],
+    }
+    return record, arrays
+
+
+def _build_chunk(args: tuple[CacheSpec, int, int]) -> list[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+    spec, lo, hi = args
+    return [make_record(spec, i) for i in range(lo, hi)]
+
+
+def _shard_paths(root: Path, shard: int) -> dict[str, Path]:
+    base = root / "shards" / f"shard-{shard:05d}"
+    return {k: Path(f"{base}.{k}.npy") for k in ("xyz", "rgb", "sdf_points", "sdf_occ")} | {
+        "jsonl": Path(f"{base}.jsonl")
+    }
+
+
+def _write_shard(root: Path, shard: int, items: list[tuple[dict[str, Any], dict[str, np.ndarray]]]) -> None:
+    paths = _shard_paths(root, shard)
+    for key in items[0][1]:
+        tmp = paths[key].with_suffix(".tmp.npy")
+        np.save(tmp, np.stack([a[key] for _, a in items]))
+        os.replace(tmp, paths[key])
+    tmp = paths["jsonl"].with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r, _ in items))
+    os.replace(tmp, paths["jsonl"])  # written last: marks the shard complete
+
+
+def build_cache(
+    out: str | os.PathLike,
+    spec: CacheSpec,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    chunk: int = 25,
+) -> dict[str, Any]:
+    """Build (or resume) a cache at ``out``; returns the meta dict. ``progress(done, total)`` is called
+    as shapes finish."""
+    root = Path(out)
+    (root / "shards").mkdir(parents=True, exist_ok=True)
+    meta = {
+        "format": FORMAT,
+        "dataset_version": DATASET_VERSION,
+        "n": spec.n,
+        "seed": spec.seed,
+        "n_points": spec.n_points,
+        "sdf": list(spec.sdf) if spec.sdf else None,
+        "shard_size": spec.shard_size,
+        "categories": spec.category_list(),
+        "label_names": category_names(),
+    }
+    meta_path = root / "meta.json"
+    if meta_path.exists():
+        old = json.loads(meta_path.read_text())
+        if old != meta:
+            raise ValueError(f"{root} holds a different cache ({old}); use an empty directory")
+    meta_path.write_text(json.dumps(meta, indent=2))
+    n_shards = (spec.n + spec.shard_size - 1) // spec.shard_size
+    todo = [s for s in range(n_shards) if not _shard_paths(root, s)["jsonl"].exists()]
+    done = sum(min((s + 1) * spec.shard_size, spec.n) - s * spec.shard_size for s in range(n_shards) if s not in todo)
+    if progress:
+        progress(done, spec.n)
+    jobs = []
+    for s in todo:
+        lo, hi = s * spec.shard_size, min((s + 1) * spec.shard_size, spec.n)
+        jobs += [(spec, a, min(a + chunk, hi)) for a in range(lo, hi, chunk)]
+    pending: dict[int, list] = {}
+    pool = None
+    if workers > 1:
+        import multiprocessing as mp
+
+        pool = mp.get_context("spawn" if os.name == "nt" else "fork").Pool(workers)
+        results = pool.imap(_build_chunk, jobs)
+    else:
+        results = map(_build_chunk, jobs)
+    try:
+        for items in results:
+            first = items[0][0]["index"]
+            shard = first // spec.shard_size
+            pending.setdefault(shard, []).extend(items)
+            done += len(items)
+            if progress:
+                progress(done, spec.n)
+            want = min((shard + 1) * spec.shard_size, spec.n) - shard * spec.shard_size
+            if len(pending[shard]) == want:
+                _write_shard(root, shard, sorted(pending.pop(shard), key=lambda it: it[0]["index"]))
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    with open(root / "manifest.jsonl.tmp", "w") as f:
+        for s in range(n_shards):
+            f.write(_shard_paths(root, s)["jsonl"].read_text())
+    os.replace(root / "manifest.jsonl.tmp", root / "manifest.jsonl")
+    return meta
+
+
+class ShapeCache:
+    """Read access to a cache directory; shard arrays are memory-mapped lazily (safe to use in workers)."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.meta = json.loads((self.root / "meta.json").read_text())
+        if self.meta.get("format") != FORMAT:
+            raise ValueError(f"{self.root} is not a gen3d shape cache")
+        with open(self.root / "manifest.jsonl") as f:
+            self.records: list[dict[str, Any]] = [json.loads(line) for line in f]
+        self._arrays: dict[tuple[int, str], np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_arrays"] = {}
+        return state
+
+    @property
+    def n_points(self) -> int:
+        return int(self.meta["n_points"])
+
+    @property
+    def has_sdf(self) -> bool:
+        return self.meta.get("sdf") is not None
+
+    def _array(self, shard: int, key: str) -> np.ndarray:
+        if (shard, key) not in self._arrays:
+            self._arrays[(shard, key)] = np.load(_shard_paths(self.root, shard)[key], mmap_mode="r")
+        return self._arrays[(shard, key)]
+
+    def _loc(self, index: int) -> tuple[int, int]:
+        return divmod(index, int(self.meta["shard_size"]))
+
+    def points(self, index: int, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(xyz float32 [n, 3], rgb float32 0..1 [n, 3]): the first ``n`` stored points (FPS prefix)."""
+        n = self.n_points if n is None else n
+        if n > self.n_points:
+            raise ValueError(f"cache stores {self.n_points} points per shape, {n} requested")
+        s, r = self._loc(index)
+        xyz = np.array(self._array(s, "xyz")[r, :n], dtype=np.float32)
+        rgb = np.array(self._array(s, "rgb")[r, :n], dtype=np.float32) / 255.0
+        return xyz, rgb
+
+    def sdf(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(queries float32 [Q, 3], occupancy float32 [Q])."""
+        if not self.has_sdf:
+            raise ValueError("this cache was built without SDF samples (use --sdf)")
+        s, r = self._loc(index)
+        return (
+            np.array(self._array(s, "sdf_points")[r], dtype=np.float32),
+            np.array(self._array(s, "sdf_occ")[r], dtype=np.float32),
+        )
+
+
+def choose_caption(captions: Sequence[str], seed: int, epoch: int, index: int) -> str:
+    """A caption chosen deterministically from (seed, epoch, index)."""
+    rng = np.random.default_rng([int(seed), int(epoch), int(index)])
+    return captions[int(rng.integers(len(captions)))]

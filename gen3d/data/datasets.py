@@ -1,0 +1,134 @@
+"""PyTorch datasets over a shape cache or generated on the fly (both fine with DataLoader workers).
+
+Point samples: ``{"points": float32 [6, N] in model space (xyz*2, rgb*2-1), "caption": str,
+"category": int, "category_name": str, "index": int}``.
+SDF samples: ``{"cloud": float32 [3, N] xyz, "queries": float32 [3, Q], "occupancy": float32 [Q]}``
+(1 inside, 0 outside) plus the same caption/category keys.
+
+Captions are picked deterministically from (seed, epoch, index) (seed: the cache's by default, so a
+cached item equals the on-the-fly one); call ``set_epoch`` each epoch to
+rotate through them (with ``persistent_workers=False``, the default, workers see the new epoch).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from gen3d.data.cache import CacheSpec, ShapeCache, choose_caption, make_record
+from gen3d.data.procedural import category_names
+from gen3d.pointcloud import PointCloud
+
+
+class _EpochMixin:
+    epoch: int = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+
+def _point_item(xyz: np.ndarray, rgb: np.ndarray, caption: str, label: int, name: str, index: int) -> dict:
+    return {
+        "points": torch.from_numpy(PointCloud(xyz, rgb).to_model_space()),
+        "caption": caption,
+        "category": label,
+        "category_name": name,
+        "index": index,
+    }
+
+
+def _sdf_item(xyz: np.ndarray, q: np.ndarray, occ: np.ndarray, rng: np.random.Generator, n_queries: int | None) -> dict:
+    if n_queries is not None and n_queries < len(q):
+        sel = rng.choice(len(q), n_queries, replace=False)
+        q, occ = q[sel], occ[sel]
+    return {
+        "cloud": torch.from_numpy(np.ascontiguousarray(xyz.T, dtype=np.float32)),
+        "queries": torch.from_numpy(np.ascontiguousarray(q.T, dtype=np.float32)),
+        "occupancy": torch.from_numpy(np.asarray(occ, dtype=np.float32)),
+    }
+
+
+class CachedPointDataset(_EpochMixin, Dataset):
+    """Coloured point clouds + captions from a cache built by ``gen3d data build``."""
+
+    def __init__(self, root: str | os.PathLike, n_points: int = 1024, seed: int | None = None) -> None:
+        self.cache = ShapeCache(root)
+        if n_points > self.cache.n_points:
+            raise ValueError(f"cache stores {self.cache.n_points} points per shape, {n_points} requested")
+        self.n_points = n_points
+        self.seed = int(self.cache.meta["seed"]) if seed is None else seed
+
+    def __len__(self) -> int:
+        return len(self.cache)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        rec = self.cache.records[index]
+        xyz, rgb = self.cache.points(index, self.n_points)
+        cap = choose_caption(rec["captions"], self.seed, self.epoch, index)
+        return _point_item(xyz, rgb, cap, rec["category_index"], rec["category"], index)
+
+
+class CachedSDFDataset(_EpochMixin, Dataset):
+    """Point cloud conditioning + occupancy queries from a cache built with ``--sdf``."""
+
+    def __init__(
+        self, root: str | os.PathLike, n_points: int = 1024, n_queries: int | None = None, seed: int | None = None
+    ) -> None:
+        self.cache = ShapeCache(root)
+        if not self.cache.has_sdf:
+            raise ValueError(f"{root} has no SDF samples; rebuild it with --sdf")
+        self.n_points, self.n_queries = n_points, n_queries
+        self.seed = int(self.cache.meta["seed"]) if seed is None else seed
+
+    def __len__(self) -> int:
+        return len(self.cache)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        rec = self.cache.records[index]
+        xyz, _ = self.cache.points(index, self.n_points)
+        q, occ = self.cache.sdf(index)
+        rng = np.random.default_rng([self.seed, self.epoch, index, 7])
+        item = _sdf_item(xyz, q, occ, rng, self.n_queries)
+        item.update(
+            caption=choose_caption(rec["captions"], self.seed, self.epoch, index),
+            category=rec["category_index"],
+            category_name=rec["category"],
+            index=index,
+        )
+        return item
+
+
+class ProceduralDataset(_EpochMixin, Dataset):
+    """Shapes generated on the fly: item ``i`` equals shape ``i`` of a cache built with the same
+    arguments. With ``sdf=(n_near, n_uniform)`` items also carry cloud/queries/occupancy."""
+
+    def __init__(
+        self,
+        length: int,
+        seed: int = 0,
+        n_points: int = 1024,
+        sdf: tuple[int, int] | None = None,
+        categories: Sequence[str] | None = None,
+    ) -> None:
+        self.spec = CacheSpec(n=length, seed=seed, n_points=n_points, sdf=sdf, categories=tuple(categories or ()))
+        self.labels = category_names()
+
+    def __len__(self) -> int:
+        return self.spec.n
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < self.spec.n:
+            raise IndexError(index)
+        rec, arrays = make_record(self.spec, index)
+        xyz, rgb = arrays["xyz"], arrays["rgb"].astype(np.float32) / 255.0
+        cap = choose_caption(rec["captions"], self.spec.seed, self.epoch, index)
+        item = _point_item(xyz, rgb, cap, rec["category_index"], rec["category"], index)
+        if self.spec.sdf is not None:
+            rng = np.random.default_rng([self.spec.seed, self.epoch, index, 7])
+            item.update(_sdf_item(xyz, arrays["sdf_points"], arrays["sdf_occ"].astype(np.float32), rng, None))
+        return item

@@ -1,0 +1,123 @@
+"""Headless previews with pyrender (EGL): meshes, point clouds and labelled contact sheets.
+
+The camera looks at the origin from the front (+Z), a little to the right and above (a 3/4 view),
+with Y up, framing the [-0.5, 0.5]^3 cube of the gen3d convention. Offscreen renderers are cached per
+image size, so rendering many small images is cheap after the first.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+
+from collections.abc import Sequence  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+if TYPE_CHECKING:
+    import trimesh
+    from PIL import Image
+
+    from gen3d.pointcloud import PointCloud
+
+_RENDERERS: dict[tuple[int, int, float], Any] = {}
+VIEW_DIRECTION = np.array([0.55, 0.45, 1.0])  # from the target towards the camera
+BACKGROUND = (1.0, 1.0, 1.0)
+
+
+def look_at(eye: np.ndarray, target: np.ndarray = np.zeros(3), up: np.ndarray = np.array([0.0, 1.0, 0.0])):
+    """4x4 camera-to-world pose (OpenGL convention: the camera looks down its -Z)."""
+    f = eye - target
+    f = f / np.linalg.norm(f)
+    r = np.cross(up, f)
+    r = r / np.linalg.norm(r)
+    u = np.cross(f, r)
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = r, u, f, eye
+    return pose
+
+
+def _renderer(size: tuple[int, int], point_size: float = 1.0):
+    import pyrender
+
+    key = (int(size[0]), int(size[1]), float(point_size))
+    if key not in _RENDERERS:
+        _RENDERERS[key] = pyrender.OffscreenRenderer(key[0], key[1], point_size=point_size)
+    return _RENDERERS[key]
+
+
+def _scene(distance: float, direction: np.ndarray | None):
+    import pyrender
+
+    scene = pyrender.Scene(bg_color=(*BACKGROUND, 1.0), ambient_light=(0.35, 0.35, 0.35))
+    d = VIEW_DIRECTION if direction is None else np.asarray(direction, dtype=np.float64)
+    pose = look_at(d / np.linalg.norm(d) * distance)
+    scene.add(pyrender.PerspectiveCamera(yfov=np.deg2rad(30.0), aspectRatio=1.0), pose=pose)
+    scene.add(pyrender.DirectionalLight(intensity=1.6), pose=pose)
+    scene.add(pyrender.DirectionalLight(intensity=0.9), pose=look_at(np.array([-1.0, 2.0, 0.5])))
+    return scene
+
+
+def render_mesh(
+    mesh: trimesh.Trimesh,
+    size: tuple[int, int] = (256, 256),
+    distance: float = 2.4,
+    direction: Sequence[float] | None = None,
+) -> np.ndarray:
+    """RGB uint8 [H, W, 3] image of a mesh (vertex/face colours or its material), flat-shaded."""
+    import pyrender
+
+    scene = _scene(distance, None if direction is None else np.asarray(direction))
+    scene.add(pyrender.Mesh.from_trimesh(mesh, smooth=False))
+    color, _ = _renderer(size).render(scene)
+    return np.ascontiguousarray(color[..., :3])
+
+
+def render_points(
+    cloud: PointCloud,
+    size: tuple[int, int] = (256, 256),
+    distance: float = 2.4,
+    point_size: float | None = None,
+    direction: Sequence[float] | None = None,
+) -> np.ndarray:
+    """RGB uint8 [H, W, 3] image of a coloured point cloud (unlit points)."""
+    import pyrender
+
+    scene = _scene(distance, None if direction is None else np.asarray(direction))
+    scene.add(pyrender.Mesh.from_points(cloud.xyz, colors=cloud.rgb))
+    ps = point_size if point_size is not None else max(1.5, size[0] / 90.0)
+    color, _ = _renderer(size, ps).render(scene)
+    return np.ascontiguousarray(color[..., :3])
+
+
+def contact_sheet(
+    images: Sequence[np.ndarray],
+    cols: int = 4,
+    labels: Sequence[str] | None = None,
+    pad: int = 4,
+    background: tuple[int, int, int] = (255, 255, 255),
+) -> Image.Image:
+    """Tile equally sized RGB images into a grid, with an optional text label under each tile."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    if not images:
+        raise ValueError("contact_sheet needs at least one image")
+    h, w = images[0].shape[:2]
+    cols = max(1, min(cols, len(images)))
+    rows = (len(images) + cols - 1) // cols
+    font = ImageFont.load_default()
+    label_h = 14 if labels else 0
+    sheet = Image.new("RGB", (cols * (w + pad) + pad, rows * (h + label_h + pad) + pad), background)
+    draw = ImageDraw.Draw(sheet)
+    for i, img in enumerate(images):
+        r, c = divmod(i, cols)
+        x, y = pad + c * (w + pad), pad + r * (h + label_h + pad)
+        sheet.paste(Image.fromarray(np.asarray(img, dtype=np.uint8)[..., :3]), (x, y))
+        if labels:
+            text = str(labels[i])
+            while len(text) > 3 and draw.textlength(text, font=font) > w:
+                text = text[:-2] + "…" if not text.endswith("…") else text[:-2] + "…"
+            draw.text((x + 2, y + h + 1), text, fill=(40, 40, 40), font=font)
+    return sheet

@@ -1,0 +1,85 @@
+"""The sharded shape cache and the torch datasets over it / on the fly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from gen3d.data.cache import CacheSpec, ShapeCache, build_cache
+from gen3d.data.datasets import CachedPointDataset, CachedSDFDataset, ProceduralDataset
+from gen3d.data.procedural import category_names
+
+SPEC = CacheSpec(n=10, seed=5, n_points=128, sdf=(64, 64), shard_size=4)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("cache")
+    seen = []
+    build_cache(root, SPEC, workers=1, progress=lambda d, t: seen.append((d, t)))
+    assert seen[-1] == (10, 10) and seen[0][0] == 0
+    return root
+
+
+def test_layout_and_manifest(cache_dir):
+    meta = json.loads((cache_dir / "meta.json").read_text())
+    assert meta["n"] == 10 and meta["n_points"] == 128 and meta["label_names"] == category_names()
+    lines = [json.loads(s) for s in (cache_dir / "manifest.jsonl").read_text().splitlines()]
+    assert [r["index"] for r in lines] == list(range(10))
+    names = category_names()
+    for r in lines:
+        assert r["category"] == names[r["index"] % len(names)] and names[r["category_index"]] == r["category"]
+        assert r["captions"] and len(r["params"]) >= 5 and len(r["size_m"]) == 3
+    assert np.load(cache_dir / "shards" / "shard-00002.xyz.npy").shape == (2, 128, 3)
+    assert np.load(cache_dir / "shards" / "shard-00000.rgb.npy").dtype == np.uint8
+    assert np.load(cache_dir / "shards" / "shard-00001.sdf_occ.npy").shape == (4, 128)
+
+
+def test_same_seed_same_bytes_with_workers_and_resume(cache_dir, tmp_path):
+    other = tmp_path / "c2"
+    build_cache(other, SPEC, workers=2)
+    assert _files(other) == _files(cache_dir)
+    (other / "shards" / "shard-00001.jsonl").unlink()  # an unfinished shard is rebuilt on resume
+    (other / "shards" / "shard-00001.xyz.npy").write_bytes(b"junk")
+    build_cache(other, SPEC, workers=1)
+    assert _files(other) == _files(cache_dir)
+    with pytest.raises(ValueError):
+        build_cache(other, CacheSpec(n=10, seed=6, n_points=128, sdf=(64, 64), shard_size=4))
+
+
+def test_point_dataset_items_match_on_the_fly_generation(cache_dir):
+    ds = CachedPointDataset(cache_dir, n_points=64)
+    item = ds[3]
+    assert item["points"].shape == (6, 64) and item["points"].dtype == torch.float32
+    assert item["points"].abs().max() <= 1.0
+    assert item["category_name"] == category_names()[item["category"]]
+    full = CachedPointDataset(cache_dir, n_points=128)[3]["points"]
+    assert torch.equal(full[:, :64], item["points"])  # fewer points = the FPS prefix
+    fly = ProceduralDataset(10, seed=5, n_points=128, sdf=(64, 64))[3]
+    assert torch.allclose(fly["points"], full, atol=1e-6) and fly["caption"] == item["caption"]
+    caps = {ds[3]["caption"]}
+    for epoch in range(1, 8):
+        ds.set_epoch(epoch)
+        caps.add(ds[3]["caption"])
+    assert len(caps) > 1 and caps <= set(ShapeCache(cache_dir).records[3]["captions"])
+    with pytest.raises(ValueError):
+        CachedPointDataset(cache_dir, n_points=256)
+
+
+def test_loaders_with_workers(cache_dir):
+    batch = next(iter(DataLoader(CachedPointDataset(cache_dir, 128), batch_size=5, num_workers=2)))
+    assert batch["points"].shape == (5, 6, 128) and len(batch["caption"]) == 5
+    sdf = next(iter(DataLoader(CachedSDFDataset(cache_dir, 128, n_queries=100), batch_size=3, num_workers=2)))
+    assert sdf["cloud"].shape == (3, 3, 128) and sdf["queries"].shape == (3, 3, 100)
+    assert sdf["occupancy"].shape == (3, 100) and set(sdf["occupancy"].unique().tolist()) <= {0.0, 1.0}
+    fly = next(iter(DataLoader(ProceduralDataset(4, seed=1, n_points=64, sdf=(32, 32)), batch_size=2, num_workers=2)))
+    assert fly["points"].shape == (2, 6, 64) and fly["queries"].shape == (2, 3, 64)
