@@ -166,7 +166,9 @@ def check_cloud(cloud: PointCloud, min_points: int = MIN_POINTS) -> PointCloud:
     extent = cloud.xyz.max(axis=0) - cloud.xyz.min(axis=0)
     if float(extent.max()) <= 1e-9:
         raise CloudError("all points of the cloud are identical; give a cloud that covers a surface")
-    if int((extent > 1e-6 * float(extent.max())).sum()) < 2:
+    centred = (cloud.xyz - cloud.xyz.mean(axis=0)).astype(np.float64)
+    sv = np.linalg.svd(centred[:: max(1, n // 20000)], compute_uv=False)
+    if sv[1] <= 1e-6 * sv[0]:
         raise CloudError("the point cloud lies on a line; give a cloud that covers a surface")
     if len(np.unique(np.round(cloud.xyz / float(extent.max()), 6), axis=0)) < min_points:
         raise CloudError(f"the point cloud has fewer than {min_points} distinct points; give a denser cloud")

@@ -111,10 +111,14 @@ def poisson_mesh(
 
 
 def alpha_mesh(xyz: np.ndarray, alpha: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Alpha shape; ``alpha`` defaults to 3x the mean nearest-neighbour spacing."""
+    """Alpha shape; ``alpha`` defaults to 10x the mean nearest-neighbour spacing.
+
+    Alpha shapes degrade on evenly sampled curved surfaces (nearly co-spherical points give large
+    Delaunay circumradii), so expect holes; Poisson is the robust classical choice.
+    """
     o3d = _o3d()
     xyz = np.asarray(xyz, dtype=np.float64)
-    alpha = 3.0 * mean_spacing(xyz) if alpha is None else float(alpha)
+    alpha = 10.0 * mean_spacing(xyz) if alpha is None else float(alpha)
     pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(xyz))
     mesh = o3d.geometry.TriangleMesh.create_from_point_cloud_alpha_shape(pcd, alpha)
     f = np.asarray(mesh.triangles, dtype=np.int64)

@@ -13,10 +13,14 @@ import numpy as np
 from gen3d.mesh.cleanup import MeshError
 
 
-def rasterize_uv(uvs: np.ndarray, faces: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rasterize_uv(
+    uvs: np.ndarray, faces: np.ndarray, size: int, chunk: int = 262144
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Texels whose centres lie in UV triangles -> (flat texel index [M], face id [M], barycentrics [M, 3]).
 
-    Image rows run top to bottom (row 0 is v = 1). Vectorised over all (triangle, bbox-texel) pairs.
+    Image rows run top to bottom (row 0 is v = 1). Vectorised over (triangle, bbox-texel) pairs, in
+    chunks of about ``chunk`` pairs so the temporaries stay small (a fresh 1024^2 bake otherwise
+    spends most of its time page-faulting hundreds of MB).
     """
     uv = np.asarray(uvs, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
@@ -30,18 +34,39 @@ def rasterize_uv(uvs: np.ndarray, faces: np.ndarray, size: int) -> tuple[np.ndar
     y1 = np.clip(np.floor(ty.max(axis=1) + 1e-9), 0, size - 1).astype(np.int64)
     w = np.maximum(x1 - x0 + 1, 0)
     h = np.maximum(y1 - y0 + 1, 0)
-    valid = (tx.max(axis=1) >= x0 - 1e-9) & (ty.max(axis=1) >= y0 - 1e-9)
-    counts = np.where(valid, w * h, 0)
+    counts = w * h
+    ends = np.cumsum(counts)
+    texels, fids, barys = [], [], []
+    lo = 0
+    while lo < len(f):
+        base = ends[lo - 1] if lo else 0
+        hi = int(np.searchsorted(ends, base + chunk, side="right"))
+        hi = max(hi, lo + 1)
+        part = _raster_chunk(tx[lo:hi], ty[lo:hi], x0[lo:hi], y0[lo:hi], w[lo:hi], counts[lo:hi], size)
+        texels.append(part[0])
+        fids.append(part[1] + lo)
+        barys.append(part[2])
+        lo = hi
+    texel = np.concatenate(texels) if texels else np.zeros(0, np.int64)
+    fid = np.concatenate(fids) if fids else np.zeros(0, np.int64)
+    bary = np.concatenate(barys) if barys else np.zeros((0, 3))
+    # a texel on a shared edge can be hit twice: keep one hit per texel (O(M), no sort)
+    owner = np.full(size * size, -1, dtype=np.int64)
+    owner[texel] = np.arange(len(texel))
+    keep = owner[owner >= 0]
+    return texel[keep], fid[keep], bary[keep]
+
+
+def _raster_chunk(tx, ty, x0, y0, w, counts, size):
     total = int(counts.sum())
     if total == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3))
-    fid = np.repeat(np.arange(len(f)), counts)
+    fid = np.repeat(np.arange(len(tx)), counts)
     start = np.cumsum(counts) - counts
     local = np.arange(total) - np.repeat(start, counts)
     ww = w[fid]
     cx = x0[fid] + local % ww
     cy = y0[fid] + local // ww
-    # barycentric coordinates of (cx, cy) in triangle fid
     ax, ay = tx[fid, 0], ty[fid, 0]
     v0x, v0y = tx[fid, 1] - ax, ty[fid, 1] - ay
     v1x, v1y = tx[fid, 2] - ax, ty[fid, 2] - ay
@@ -53,15 +78,10 @@ def rasterize_uv(uvs: np.ndarray, faces: np.ndarray, size: int) -> tuple[np.ndar
     b2 = (v0x * v2y - v2x * v0y) / den
     b0 = 1.0 - b1 - b2
     eps = -1e-7
-    inside = ok & (b0 >= eps) & (b1 >= eps) & (b2 >= eps)
-    texel = (cy * size + cx)[inside]
-    bary = np.stack([b0, b1, b2], axis=1)[inside]
-    fid = fid[inside]
-    # a texel on a shared edge can be hit twice: keep one hit per texel (O(M), no sort)
-    owner = np.full(size * size, -1, dtype=np.int64)
-    owner[texel] = np.arange(len(texel))
-    keep = owner[owner >= 0]
-    return texel[keep], fid[keep], bary[keep]
+    sel = np.flatnonzero(ok & (b0 >= eps) & (b1 >= eps) & (b2 >= eps))
+    bary = np.empty((len(sel), 3))
+    bary[:, 0], bary[:, 1], bary[:, 2] = b0[sel], b1[sel], b2[sel]
+    return cy[sel] * size + cx[sel], fid[sel], bary
 
 
 def idw_colours(

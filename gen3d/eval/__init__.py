@@ -1,0 +1,1 @@
+"""Evaluation: reconstruction metrics (recon.py) and model metrics."""

@@ -1,0 +1,202 @@
+#!/usr/bin/env python
+"""Benchmark the mesh stage: per-stage seconds and the reconstruction table.
+
+    python scripts/bench_mesh.py                 per-stage seconds, 1024 and 4096 points, defaults
+    python scripts/bench_mesh.py --recon         meshers side by side: Chamfer, F-score@1%, watertight
+    python scripts/bench_mesh.py --json out.json also write the figures as JSON
+
+Shapes are procedural (box, sphere, torus, chair = seat + back + four thin legs); clouds are sampled
+from their true surfaces with colours, and the reconstructions are scored against the true surfaces.
+The "exact SDF" row meshes the shape's analytic SDF through the coarse-to-fine grid (128^3): the
+upper bound for a learned SDF decoder, not a decoder from the cloud.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import trimesh  # noqa: E402
+
+from gen3d.eval.recon import evaluate_reconstruction  # noqa: E402
+from gen3d.mesh.cleanup import clean_mesh  # noqa: E402
+from gen3d.mesh.grid import mesh_from_sdf  # noqa: E402
+from gen3d.pointcloud import PointCloud  # noqa: E402
+
+# ---------------------------------------------------------------- procedural shapes (SDF + true mesh)
+
+
+def sdf_box(p, half=(0.35, 0.22, 0.28), c=(0.0, 0.0, 0.0)):
+    q = np.abs(p - np.asarray(c, np.float32)) - np.asarray(half, np.float32)
+    return np.linalg.norm(np.maximum(q, 0), axis=1) + np.minimum(q.max(axis=1), 0)
+
+
+def sdf_sphere(p):
+    return np.linalg.norm(p, axis=1) - 0.4
+
+
+def sdf_torus(p, big=0.3, small=0.1):
+    q = np.stack([np.linalg.norm(p[:, [0, 2]], axis=1) - big, p[:, 1]], axis=1)
+    return np.linalg.norm(q, axis=1) - small
+
+
+def _cyl_y(p, cx, cz, r, y0, y1):
+    d_r = np.sqrt((p[:, 0] - cx) ** 2 + (p[:, 2] - cz) ** 2) - r
+    d_y = np.abs(p[:, 1] - (y0 + y1) / 2) - (y1 - y0) / 2
+    return np.sqrt(np.maximum(d_r, 0) ** 2 + np.maximum(d_y, 0) ** 2) + np.minimum(np.maximum(d_r, d_y), 0)
+
+
+def sdf_chair(p):
+    d = np.minimum(sdf_box(p, (0.3, 0.04, 0.3), (0, -0.06, 0)), sdf_box(p, (0.3, 0.22, 0.035), (0, 0.2, -0.265)))
+    for cx in (-0.26, 0.26):
+        for cz in (-0.26, 0.26):
+            d = np.minimum(d, _cyl_y(p, cx, cz, 0.025, -0.45, -0.06))
+    return d
+
+
+def true_meshes() -> dict[str, tuple]:
+    box = trimesh.creation.box((0.7, 0.44, 0.56))
+    sphere = trimesh.creation.icosphere(subdivisions=6, radius=0.4)
+    torus = trimesh.creation.torus(0.3, 0.1, major_sections=128, minor_sections=64)
+    chair = mesh_from_sdf(sdf_chair, resolution=256)
+    return {
+        "box": (box.vertices, box.faces, sdf_box),
+        "sphere": (sphere.vertices, sphere.faces, sdf_sphere),
+        "torus": (torus.vertices, torus.faces, sdf_torus),
+        "chair": (chair[0], chair[1], sdf_chair),
+    }
+
+
+def coloured_cloud(vertices, faces, n: int, seed: int) -> PointCloud:
+    mesh = trimesh.Trimesh(vertices, faces, process=False)
+    pts, _ = trimesh.sample.sample_surface(mesh, n, seed=seed)
+    rgb = np.stack([0.5 + 0.5 * np.sign(pts[:, 1]) * 0.8, 0.3 + pts[:, 0], 0.6 - 0.4 * pts[:, 2]], axis=1)
+    return PointCloud(pts, np.clip(rgb, 0, 1))
+
+
+# ---------------------------------------------------------------- timing
+
+
+def stage_times(cloud: PointCloud, mesher, out_dir: Path, tag: str) -> dict[str, float]:
+    from gen3d.export import export
+    from gen3d.mesh.pipeline import mesh_and_texture
+
+    t0 = time.perf_counter()
+    asset = mesh_and_texture(cloud, mesher=mesher)
+    t1 = time.perf_counter()
+    export(asset, out_dir / f"{tag}.glb", force=True)
+    t2 = time.perf_counter()
+    times = {k: v for k, v in asset.timings.items() if k not in ("total", "sdf_queries")}
+    times["export_glb"] = t2 - t1
+    times["total"] = t2 - t0
+    times["faces"] = float(len(asset.faces))
+    if "sdf_queries" in asset.timings:
+        times["sdf_queries"] = asset.timings["sdf_queries"]
+    return times
+
+
+def bench_stages(repeats: int) -> dict:
+    import open3d  # noqa: F401  (import once, outside the timings: ~1.5 s on first import)
+
+    shapes = true_meshes()
+    v, f, sdf = shapes["chair"]
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for mesher_name, mesher in (("poisson", "poisson"), ("exact-sdf-grid128", sdf)):
+            for n in (1024, 4096):
+                cloud = coloured_cloud(v, f, n, seed=0)
+                stage_times(cloud, mesher, Path(tmp), "warmup")
+                runs = [stage_times(cloud, mesher, Path(tmp), f"r{i}") for i in range(repeats)]
+                keys = runs[0].keys()
+                results[f"{mesher_name}/{n}"] = {k: statistics.median(r.get(k, 0.0) for r in runs) for k in keys}
+    return results
+
+
+# ---------------------------------------------------------------- reconstruction table
+
+
+def bench_recon(meshers: list[str], sizes: list[int], samples: int) -> dict:
+    from gen3d.mesh import classical
+
+    fns = {"poisson": classical.poisson_mesh, "alpha": classical.alpha_mesh, "ball": classical.ball_pivot_mesh}
+    shapes = true_meshes()
+    rows: dict = {}
+    for mesher in meshers + ["exact-sdf"]:
+        for n in sizes:
+            if mesher == "exact-sdf" and n != sizes[0]:
+                continue
+            scores = []
+            secs = []
+            for name, (gv, gf, sdf) in shapes.items():
+                cloud = coloured_cloud(gv, gf, n, seed=1)
+                t0 = time.perf_counter()
+                if mesher == "exact-sdf":
+                    v, f = mesh_from_sdf(sdf, resolution=128)
+                else:
+                    v, f = fns[mesher](cloud.xyz)
+                v, f = clean_mesh(v, f)
+                secs.append(time.perf_counter() - t0)
+                s = evaluate_reconstruction(v, f, gv, gf, n_samples=samples)
+                scores.append((name, s))
+            key = f"{mesher}/{'-' if mesher == 'exact-sdf' else n}"
+            rows[key] = {
+                "chamfer_pct": 100 * float(np.mean([s.chamfer for _, s in scores])),
+                "fscore_1pct": float(np.mean([s.fscore for _, s in scores])),
+                "watertight_rate": float(np.mean([s.watertight for _, s in scores])),
+                "seconds": float(np.mean(secs)),
+                "per_shape_fscore": {name: round(s.fscore, 3) for name, s in scores},
+            }
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--recon", action="store_true", help="print the reconstruction table instead")
+    ap.add_argument("--meshers", default="poisson,ball,alpha")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--samples", type=int, default=20000, help="surface samples per metric")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    machine = (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}"
+    )
+    print(f"# gen3d bench_mesh on {machine}")
+    if args.recon:
+        rows = bench_recon(args.meshers.split(","), [1024, 4096], args.samples)
+        print("| mesher | points | Chamfer (% of box) | F-score@1% | watertight | s/shape | per shape F@1% |")
+        print("|---|---|---|---|---|---|---|")
+        for key, r in rows.items():
+            mesher, n = key.split("/")
+            shapes = ", ".join(f"{k} {v:.2f}" for k, v in r["per_shape_fscore"].items())
+            print(
+                f"| {mesher} | {n} | {r['chamfer_pct']:.2f} | {r['fscore_1pct']:.3f} | "
+                f"{r['watertight_rate']:.0%} | {r['seconds']:.2f} | {shapes} |"
+            )
+        out = {"machine": machine, "recon": rows}
+    else:
+        res = bench_stages(args.repeats)
+        stages = ["encode", "decode", "marching_cubes", "cleanup", "decimate", "unwrap", "bake", "frame_and_lods",
+                  "export_glb", "total"]
+        print("| run | " + " | ".join(s for s in stages) + " | faces |")
+        print("|---" * (len(stages) + 2) + "|")
+        for key, t in res.items():
+            print(f"| {key} | " + " | ".join(f"{t.get(s, 0.0):.3f}" for s in stages) + f" | {int(t['faces'])} |")
+        out = {"machine": machine, "stages": res}
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Classical meshers, cleanup, decimation, cloud loading/validation, the mesh_and_texture stage,
+and the reconstruction metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from gen3d.eval.recon import chamfer_distance, evaluate_reconstruction, fscore, is_watertight, sample_surface
+from gen3d.mesh.cleanup import MeshError, clean_mesh, face_components, remove_degenerate, signed_volume
+from gen3d.mesh.decimate import decimate, lod_budgets
+from gen3d.mesh.pipeline import available_meshers, mesh_and_texture, register_sdf_mesher
+from gen3d.pointcloud import PointCloud
+from gen3d.pointcloud_io import CloudError, check_cloud, load_cloud, normalize_cloud
+
+pytest.importorskip("open3d", reason="classical meshers need open3d")
+
+BOX = trimesh.creation.box((0.8, 0.5, 0.6))
+
+
+def box_cloud(n: int, seed: int = 0) -> PointCloud:
+    pts, _ = trimesh.sample.sample_surface(BOX, n, seed=seed)
+    return PointCloud(pts, np.full((n, 3), 0.5))
+
+
+TORUS = trimesh.creation.torus(0.3, 0.1, major_sections=96, minor_sections=48)
+
+
+@pytest.mark.parametrize(("mesher", "shape"), [("poisson", BOX), ("ball", BOX), ("alpha", TORUS)])
+def test_classical_meshers_reconstruct(mesher: str, shape: trimesh.Trimesh) -> None:
+    from gen3d.mesh import classical
+
+    pts, _ = trimesh.sample.sample_surface(shape, 4096, seed=0)
+    fn = {"poisson": classical.poisson_mesh, "ball": classical.ball_pivot_mesh, "alpha": classical.alpha_mesh}
+    v, f = clean_mesh(*fn[mesher](pts))
+    score = evaluate_reconstruction(v, f, shape.vertices, shape.faces, n_samples=3000)
+    assert score.precision > 0.85, score  # the surface it makes lies on the true one
+    if mesher == "poisson":  # the reliable one: closed, outward, complete
+        assert score.fscore > 0.85 and score.watertight and signed_volume(v, f) > 0, score
+    else:  # ball pivoting / alpha shapes leave holes on sparse clouds
+        assert score.recall > 0.5, score
+
+
+def test_normals_point_outward() -> None:
+    from gen3d.mesh.classical import estimate_normals
+
+    pts = box_cloud(2048).xyz
+    n = estimate_normals(pts)
+    np.testing.assert_allclose(np.linalg.norm(n, axis=1), 1.0, atol=1e-6)
+    # on a box centred at the origin an outward normal has a positive dot with the position
+    assert (np.einsum("ij,ij->i", n, pts) > 0).mean() > 0.97
+
+
+def test_cleanup_drops_floaters_and_degenerates() -> None:
+    main = trimesh.creation.icosphere(subdivisions=3, radius=0.4)
+    floater = trimesh.creation.icosphere(subdivisions=1, radius=0.01)
+    floater.apply_translation([0.6, 0, 0])
+    v = np.concatenate([main.vertices, floater.vertices])
+    f = np.concatenate([main.faces, floater.faces + len(main.vertices)])
+    f = np.concatenate([f, [[0, 0, 1], [0, 1, 2]], f[:1]])  # degenerate, then a duplicate face
+    v2, f2 = remove_degenerate(v, f)
+    assert len(f2) == len(main.faces) + len(floater.faces) + 1
+    cv, cf = clean_mesh(v, f[:, ::-1])  # inward winding gets fixed too
+    assert len(np.unique(face_components(cf, len(cv)))) == 1
+    assert len(cf) == len(main.faces) + 1 or len(cf) == len(main.faces)
+    assert signed_volume(cv, cf) > 0
+
+
+def test_decimation_honours_budget() -> None:
+    m = trimesh.creation.icosphere(subdivisions=5)
+    for budget in (5000, 1000, 200):
+        v, f = decimate(m.vertices, m.faces, budget)
+        assert len(f) <= budget and len(f) > 0.8 * budget
+    v, f = decimate(m.vertices, m.faces, 10**6)
+    assert len(f) == len(m.faces)
+    assert lod_budgets(10000, 3) == [5000, 2500, 1250]
+    with pytest.raises(MeshError):
+        decimate(m.vertices, m.faces, 2)
+
+
+def test_mesh_and_texture_face_budget_and_size() -> None:
+    asset = mesh_and_texture(box_cloud(1024), max_faces=800, texture_size=128, size_m=0.5)
+    assert len(asset.faces) <= 800
+    assert asset.extent.max() == pytest.approx(0.5, rel=1e-5)
+    assert set(asset.timings) >= {"decode", "cleanup", "decimate", "unwrap", "bake", "total"}
+
+
+def test_user_cloud_is_normalised_for_meshing() -> None:
+    c = box_cloud(2048)
+    far = PointCloud(c.xyz * 1000 + 5000, c.rgb)  # millimetres, off-centre
+    asset = mesh_and_texture(far, texture_size=64, size_m=1.0)
+    np.testing.assert_allclose(asset.extent / asset.extent.max(), [1.0, 0.625, 0.75], atol=0.03)
+    n, centre, scale = normalize_cloud(far)
+    assert np.ptp(n.xyz, axis=0).max() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_sdf_mesher_callable_and_registry() -> None:
+    def sdf(p: np.ndarray) -> np.ndarray:  # a sphere the size of the cloud
+        return np.linalg.norm(p, axis=1) - 0.45
+
+    asset = mesh_and_texture(box_cloud(1024), mesher=sdf, resolution=48, texture_size=64)
+    assert asset.timings["sdf_queries"] < 48**3 and "marching_cubes" in asset.timings
+    register_sdf_mesher("test-sphere", lambda cloud: sdf)
+    assert "test-sphere" in available_meshers()
+    asset = mesh_and_texture(box_cloud(1024), mesher="test-sphere", resolution=48, texture_size=64)
+    assert is_watertight(asset.vertices, asset.faces) is False or len(asset.faces) > 0
+    with pytest.raises(ValueError, match="classical"):
+        register_sdf_mesher("poisson", lambda cloud: sdf)
+    with pytest.raises(MeshError, match="unknown mesher"):
+        mesh_and_texture(box_cloud(1024), mesher="nope")
+
+
+@pytest.mark.parametrize(
+    ("xyz", "match"),
+    [
+        (np.zeros((0, 3)), "empty"),
+        (np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]]), "only 3 points"),
+        (np.zeros((100, 3)), "identical"),
+        (np.concatenate([np.random.default_rng(0).random((99, 3)), [[np.nan, 0, 0]]]), "NaN"),
+        (np.stack([np.linspace(0, 1, 50)] * 3, axis=1), "line"),
+    ],
+)
+def test_bad_clouds_give_clear_errors(xyz: np.ndarray, match: str) -> None:
+    cloud = PointCloud(xyz, np.zeros_like(xyz))
+    with pytest.raises(CloudError, match=match):
+        check_cloud(cloud)
+    with pytest.raises(ValueError, match=match):
+        mesh_and_texture(cloud)
+
+
+def test_bad_parameters() -> None:
+    c = box_cloud(256)
+    with pytest.raises(MeshError, match="texture-size"):
+        mesh_and_texture(c, texture_size=8)
+    with pytest.raises(MeshError, match="max-faces"):
+        mesh_and_texture(c, max_faces=10)
+    with pytest.raises(MeshError, match="size"):
+        mesh_and_texture(c, size_m=-1)
+
+
+def test_load_cloud_formats(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    xyz = rng.random((50, 3)).astype(np.float32)
+    rgb8 = rng.integers(0, 256, (50, 3))
+    np.savetxt(tmp_path / "a.xyz", np.concatenate([xyz, rgb8], 1), fmt="%.6f")
+    np.savetxt(tmp_path / "b.txt", xyz, fmt="%.6f", header="x y z")
+    np.savetxt(tmp_path / "c.csv", np.concatenate([xyz, rgb8 / 255], 1), fmt="%.6f", delimiter=",")
+    np.savez(tmp_path / "d.npz", coords=xyz, R=rgb8[:, 0], G=rgb8[:, 1], B=rgb8[:, 2])  # Point-E layout
+    np.savez(tmp_path / "e.npz", xyz=xyz, rgb=rgb8 / 255.0)
+    for name, has_rgb in (("a.xyz", True), ("b.txt", False), ("c.csv", True), ("d.npz", True), ("e.npz", True)):
+        c = load_cloud(tmp_path / name)
+        np.testing.assert_allclose(c.xyz, xyz, atol=1e-5)
+        if has_rgb:
+            np.testing.assert_allclose(c.rgb, rgb8 / 255.0, atol=1e-5)
+        else:
+            assert np.allclose(c.rgb, 0.7)
+    (tmp_path / "bad.txt").write_text("1 2 3\n4 five 6\n")
+    with pytest.raises(CloudError, match="bad.txt:2"):
+        load_cloud(tmp_path / "bad.txt")
+    with pytest.raises(CloudError, match="does not exist"):
+        load_cloud(tmp_path / "missing.ply")
+    (tmp_path / "x.stl").write_text("solid")
+    with pytest.raises(CloudError, match="unsupported"):
+        load_cloud(tmp_path / "x.stl")
+    np.savez(tmp_path / "f.npz", foo=xyz)
+    with pytest.raises(CloudError, match="'xyz'"):
+        load_cloud(tmp_path / "f.npz")
+
+
+def test_recon_metrics() -> None:
+    a = np.random.default_rng(0).random((500, 3))
+    assert chamfer_distance(a, a) == 0.0
+    assert fscore(a, a, 1e-9)[0] == 1.0
+    shifted = a + [0.05, 0, 0]
+    assert chamfer_distance(a, shifted) <= 0.1 + 1e-9
+    assert fscore(a, a + [1.0, 0, 0], 0.01)[0] == 0.0
+    s = sample_surface(BOX.vertices, BOX.faces, 2000)
+    assert np.abs(np.abs(s) - [0.4, 0.25, 0.3]).min(axis=1).max() < 1e-9  # on the box surface
+    score = evaluate_reconstruction(BOX.vertices, BOX.faces, BOX.vertices, BOX.faces, n_samples=4000)
+    assert score.fscore > 0.95 and score.watertight
+    assert not is_watertight(BOX.vertices, BOX.faces[:-1])
