@@ -121,3 +121,47 @@ def contact_sheet(
                 text = text[:-2] + "…" if not text.endswith("…") else text[:-2] + "…"
             draw.text((x + 2, y + h + 1), text, fill=(40, 40, 40), font=font)
     return sheet
+
+
+def as_trimesh(mesh: Any) -> trimesh.Trimesh:
+    """A trimesh from a trimesh or any mesh-like object with ``vertices``/``faces`` and optionally
+    ``uvs`` + ``texture`` (uint8 image) or ``vertex_colors`` (0..1 or uint8), e.g. gen3d's TexturedMesh."""
+    import trimesh
+
+    if isinstance(mesh, trimesh.Trimesh):
+        return mesh
+    v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    uvs, tex = getattr(mesh, "uvs", None), getattr(mesh, "texture", None)
+    if uvs is not None and tex is not None and len(uvs) == len(v):
+        from PIL import Image
+
+        visual = trimesh.visual.TextureVisuals(uv=np.asarray(uvs), image=Image.fromarray(np.asarray(tex, np.uint8)))
+        return trimesh.Trimesh(v, f, visual=visual, process=False)
+    cols = getattr(mesh, "vertex_colors", None)
+    if cols is not None and len(cols) == len(v):
+        cols = np.asarray(cols)
+        cols = np.clip(cols * 255, 0, 255).astype(np.uint8) if cols.dtype.kind == "f" else cols.astype(np.uint8)
+        return trimesh.Trimesh(v, f, vertex_colors=cols, process=False)
+    return trimesh.Trimesh(v, f, process=False)
+
+
+def render_asset_preview(asset: Any, path: str | os.PathLike, size: tuple[int, int] = (384, 384)) -> Any:
+    """Save a PNG showing an asset's point cloud and (when it has one) its mesh side by side.
+
+    ``asset`` needs ``point_cloud`` (a PointCloud) and optionally ``mesh`` (see :func:`as_trimesh`)."""
+    from pathlib import Path
+
+    images, labels = [], []
+    cloud = getattr(asset, "point_cloud", None)
+    if cloud is not None:
+        images.append(render_points(cloud, size))
+        labels.append("points")
+    if getattr(asset, "mesh", None) is not None:
+        images.append(render_mesh(as_trimesh(asset.mesh), size))
+        labels.append("mesh")
+    if not images:
+        raise ValueError("the asset has neither a point cloud nor a mesh to preview")
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    contact_sheet(images, cols=len(images), labels=labels).save(out)
+    return out

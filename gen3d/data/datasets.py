@@ -105,16 +105,27 @@ class CachedSDFDataset(_EpochMixin, Dataset):
 
 class ProceduralDataset(_EpochMixin, Dataset):
     """Shapes generated on the fly: item ``i`` equals shape ``i`` of a cache built with the same
-    arguments. With ``sdf=(n_near, n_uniform)`` items also carry cloud/queries/occupancy."""
+    arguments. With ``sdf=(n_near, n_uniform)`` (or ``kind="sdf"`` and ``queries=Q``, split evenly) items
+    also carry cloud/queries/occupancy. ``points`` is an alias of ``n_points``."""
 
     def __init__(
         self,
-        length: int,
+        length: int = 100_000,
         seed: int = 0,
         n_points: int = 1024,
         sdf: tuple[int, int] | None = None,
         categories: Sequence[str] | None = None,
+        *,
+        kind: str = "points",
+        points: int | None = None,
+        queries: int | None = None,
     ) -> None:
+        if kind not in ("points", "sdf"):
+            raise ValueError(f"kind must be 'points' or 'sdf', got {kind!r}")
+        if kind == "sdf" and sdf is None:
+            q = int(queries or 2048)
+            sdf = (q // 2, q - q // 2)
+        n_points = int(points) if points is not None else n_points
         self.spec = CacheSpec(n=length, seed=seed, n_points=n_points, sdf=sdf, categories=tuple(categories or ()))
         self.labels = category_names()
 
@@ -131,4 +142,69 @@ class ProceduralDataset(_EpochMixin, Dataset):
         if self.spec.sdf is not None:
             rng = np.random.default_rng([self.spec.seed, self.epoch, index, 7])
             item.update(_sdf_item(xyz, arrays["sdf_points"], arrays["sdf_occ"].astype(np.float32), rng, None))
+        return item
+
+
+def CachedDataset(  # noqa: N802 - a factory that reads like a class
+    root: str | os.PathLike,
+    kind: str = "points",
+    points: int = 1024,
+    seed: int | None = None,
+    queries: int | None = None,
+) -> CachedPointDataset | CachedSDFDataset:
+    """The cached dataset for ``kind`` "points" (point dicts) or "sdf" (cloud/queries/occupancy)."""
+    if kind == "points":
+        return CachedPointDataset(root, n_points=points, seed=seed)
+    if kind == "sdf":
+        return CachedSDFDataset(root, n_points=points, n_queries=queries, seed=seed)
+    raise ValueError(f"kind must be 'points' or 'sdf', got {kind!r}")
+
+
+USER_LABEL = -1  # the category label of users' meshes
+
+
+class FolderDataset(_EpochMixin, Dataset):
+    """Users' meshes (see :mod:`gen3d.data.folder`), sampled afresh for each (seed, epoch, index).
+
+    Skipped meshes are listed in ``self.report`` (``report.summary()``); at least one must load. The
+    meshes repeat so that the dataset has at least ``min_length`` items (one batch needs that many).
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike,
+        captions: str | os.PathLike | None = None,
+        kind: str = "points",
+        points: int = 1024,
+        seed: int = 0,
+        queries: int = 2048,
+        up: str = "y",
+        min_length: int = 256,
+    ) -> None:
+        from gen3d.data.folder import load_folder
+
+        if kind not in ("points", "sdf"):
+            raise ValueError(f"kind must be 'points' or 'sdf', got {kind!r}")
+        self.shapes, self.report = load_folder(folder, captions, up=up)
+        if not self.shapes:
+            raise ValueError(f"no usable meshes in {folder}:\n{self.report.summary()}")
+        self.kind, self.points, self.seed, self.queries = kind, points, seed, queries
+        self.length = max(len(self.shapes), min_length)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        from gen3d.data.sampling import sample_sdf, sample_surface
+
+        if not 0 <= index < self.length:
+            raise IndexError(index)
+        shape = self.shapes[index % len(self.shapes)]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        pc = sample_surface(shape, self.points, rng)
+        cap = shape.captions[int(rng.integers(len(shape.captions)))]
+        item = _point_item(pc.xyz, pc.rgb, cap, USER_LABEL, "user", index)
+        if self.kind == "sdf":
+            q, occ = sample_sdf(shape, self.queries // 2, self.queries - self.queries // 2, rng)
+            item.update(_sdf_item(pc.xyz, q, occ, rng, None))
         return item
