@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 # Command modules, in the order their commands appear in --help.
-COMMAND_MODULES = ["gen3d.cli.info", "gen3d.cli.mesh"]
+COMMAND_MODULES = ["gen3d.cli.info", "gen3d.cli.mesh", "gen3d.cli.data"]
 
 
 def _version_callback(value: bool) -> None:
