@@ -34,7 +34,7 @@ _SPECS: list[tuple[str, str, list[str], float, object]] = [
     ("bottle", "household", ["bottle", "flask"], 0.25, household.bottle),
     ("lamp", "household", ["lamp", "light fixture"], 0.6, household.lamp),
     ("teapot", "household", ["teapot", "tea pot", "tea kettle"], 0.25, household.teapot),
-    ("candle", "household", ["candle", "wax candle"], 0.15, household.candle),
+    ("candle", "household", ["candle"], 0.15, household.candle),
     # vehicles
     ("car", "vehicles", ["car", "automobile", "vehicle"], 4.2, vehicles.car),
     ("truck", "vehicles", ["truck", "lorry"], 7.0, vehicles.truck),
@@ -47,7 +47,7 @@ _SPECS: list[tuple[str, str, list[str], float, object]] = [
     # nature
     ("tree", "nature", ["tree", "deciduous tree", "leafy tree"], 7.0, nature.tree),
     ("pine tree", "nature", ["pine tree", "pine", "fir tree", "conifer", "evergreen tree"], 10.0, nature.pine_tree),
-    ("rock", "nature", ["rock", "boulder", "stone"], 1.2, nature.rock),
+    ("rock", "nature", ["rock", "boulder"], 1.2, nature.rock),
     ("mushroom", "nature", ["mushroom", "toadstool", "fungus"], 0.12, nature.mushroom),
     ("cactus", "nature", ["cactus", "succulent"], 1.5, nature.cactus),
     # props

@@ -225,7 +225,7 @@ def bench(rng: np.random.Generator) -> Draft:
     phrases = (["with a backrest"] if backrest else []) + [f"with {mat(lm)} legs"]
     if planks > 1:
         phrases.append(f"with {number_word(planks)} planks")
-    styles = ["rustic"] if sm == "wood" and support == "slab legs" else (["park"] if backrest else [])
+    styles = ["rustic"] if sm == "wood" and support == "slab legs" else []
     return k.draft(Facts("seat", band(L, 1.0, 2.0, "short", "long"), styles, phrases))
 
 

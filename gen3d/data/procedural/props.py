@@ -184,7 +184,9 @@ def shield(rng: np.random.Generator) -> Draft:
         ["with a checkered pattern"] if pattern == "checker" else []
     )
     phrases += ([f"with a {mc} rim"] if rim else []) + (["with a metal boss"] if boss else [])
-    adjs = [shape if shape != "heater" else "heater"] + band(s, 0.5, 1.1, "small", "large")
+    adjs = [{"round": "round", "kite": "kite-shaped", "heater": "heater-shaped"}[shape]] + band(
+        s, 0.5, 1.1, "small", "large"
+    )
     return k.draft(Facts("face", adjs, ["medieval"], phrases))
 
 

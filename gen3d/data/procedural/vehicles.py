@@ -260,7 +260,7 @@ def boat(rng: np.random.Generator) -> Draft:
             k.add("seat", box((B * 0.7, 0.05, 0.25), at=(0, H + 0.02, z)), "wood", "tan", Texture("grain", 0, 0.03))
         phrases.append(f"with {number_word(n)} seat{'s' if n > 1 else ''}")
     adjs = band(L, 3.0 if kind == "rowboat" else 5.0, 4.5 if kind == "rowboat" else 12.0, "small", "long")
-    return k.draft(Facts("hull", adjs, ["rustic"] * (hm == "wood"), phrases, [kind] if kind != "sailboat" else []))
+    return k.draft(Facts("hull", adjs, ["rustic"] * (hm == "wood"), phrases))
 
 
 def rocket(rng: np.random.Generator) -> Draft:
