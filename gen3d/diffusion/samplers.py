@@ -44,6 +44,15 @@ def _is_cancelled(cancel: Any) -> bool:
     return bool(cancel())
 
 
+def randn_like(x: torch.Tensor, generator: torch.Generator | list[torch.Generator] | None) -> torch.Tensor:
+    """Noise shaped like ``x``; with a list of generators, row i comes from generator i (so a row does not
+    depend on the rest of the batch)."""
+    if isinstance(generator, (list, tuple)):
+        rows = [torch.randn(x.shape[1:], generator=g, dtype=x.dtype) for g in generator]
+        return torch.stack(rows).to(x.device)
+    return torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+
+
 def _cat_kwargs(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: torch.cat([a[k], b[k]], dim=0) for k in a}
 
@@ -110,7 +119,7 @@ def karras_heun_steps(
     s_tmin: float = 0.0,
     s_tmax: float = float("inf"),
     s_noise: float = 1.0,
-    generator: torch.Generator | None = None,
+    generator: torch.Generator | list[torch.Generator] | None = None,
     progress: Progress | None = None,
     cancel: Any = None,
 ) -> Iterator[dict[str, Any]]:
@@ -134,7 +143,7 @@ def karras_heun_steps(
         gamma = min(s_churn / n, 2**0.5 - 1) if s_tmin <= sigmas[i] <= s_tmax else 0.0
         sigma_hat = sigmas[i] * (gamma + 1)
         if gamma > 0:
-            eps = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) * s_noise
+            eps = randn_like(x, generator) * s_noise
             x = x + eps * (sigma_hat**2 - sigmas[i] ** 2) ** 0.5
         denoised = denoise(x, sigma_hat)
         d = (x - denoised) / sigma_hat
@@ -157,7 +166,7 @@ def ddim_steps(
     x_T: torch.Tensor,
     steps: int = 50,
     eta: float = 0.0,
-    generator: torch.Generator | None = None,
+    generator: torch.Generator | list[torch.Generator] | None = None,
     progress: Progress | None = None,
     cancel: Any = None,
 ) -> Iterator[dict[str, Any]]:
@@ -180,7 +189,7 @@ def ddim_steps(
         sigma = eta * np.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev))
         x = np.sqrt(a_prev) * x0 + np.sqrt(max(1 - a_prev - sigma**2, 0.0)) * eps
         if sigma > 0:
-            x = x + sigma * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+            x = x + sigma * randn_like(x, generator)
         if progress is not None:
             progress(i + 1, len(ts))
     yield {"x": x, "pred_xstart": x0}

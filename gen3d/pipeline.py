@@ -1,0 +1,296 @@
+"""The one pipeline every shell calls: prompt -> text vector -> base diffusion (points) -> optional
+upsampler -> mesh decoder -> cleanup/decimate -> UV + texture bake -> exporters.
+
+Progress is reported as ``progress(stage, fraction)`` with stages :data:`STAGES`; ``cancel`` (an Event or a
+callable) is honoured between diffusion steps and between stages.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gen3d import __version__
+from gen3d.device import resolve_device
+from gen3d.diffusion.samplers import Cancelled, _is_cancelled
+from gen3d.pointcloud import PointCloud
+from gen3d.registry import ModelError, ModelSpec, resolve
+
+STAGES = ("encode", "diffuse", "upsample", "mesh", "texture", "export")
+MAX_PROMPT_CHARS = 300
+StageProgress = Callable[[str, float], None]
+
+
+class PromptError(ValueError):
+    pass
+
+
+@dataclass
+class Asset:
+    """One generated object: its point cloud, its textured mesh (None with ``points_only``) and metadata."""
+
+    prompt: str
+    seed: int
+    point_cloud: PointCloud
+    mesh: Any = None  # gen3d.mesh.asset.TexturedMesh
+    metadata: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def save(self, path: str | Path, format: str | None = None, force: bool = False,
+             lods: int | None = None) -> list[Path]:
+        """Write the asset; the format comes from the suffix unless given (glb, obj, ply, usdz).
+        With no mesh (points only) a .ply of the point cloud is written."""
+        if self.mesh is None:
+            from gen3d.pointcloud_io import save_cloud_ply
+
+            if (format or Path(path).suffix.lstrip(".").lower()) != "ply":
+                raise ValueError("a points-only asset can only be saved as .ply: use a .ply path")
+            return [save_cloud_ply(self.point_cloud, path, force=force)]
+        from gen3d.export import export
+
+        return export(self.mesh, path, format=format, force=force, lods=lods, metadata=self.metadata)
+
+
+def clean_prompt(prompt: str) -> tuple[str, list[str]]:
+    """Strip, reject empty, truncate absurdly long prompts (with a warning)."""
+    warnings = []
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise PromptError("the prompt is empty: describe an object, e.g. gen3d make \"a red chair\"")
+    p = " ".join(prompt.split())
+    if len(p) > MAX_PROMPT_CHARS:
+        warnings.append(f"prompt truncated from {len(p)} to {MAX_PROMPT_CHARS} characters")
+        p = p[:MAX_PROMPT_CHARS]
+    return p, warnings
+
+
+class Pipeline:
+    """Loaded models, reusable across prompts (models load once)."""
+
+    def __init__(self, model: str = "gen3d-small", device: str = "auto"):
+        from gen3d.models.checkpoints import load_model
+        from gen3d.text import get_text_encoder
+
+        self.spec: ModelSpec = resolve(model)
+        self.device = resolve_device(device)
+        base_path = self.spec.path("base")
+        if not base_path.is_file():
+            hint = (f"run 'gen3d models download {self.spec.name}'" if not self.spec.bundled
+                    else "reinstall gen3d or check the model folder")
+            raise ModelError(f"model {self.spec.name} is not available ({base_path} missing): {hint}")
+        cfg = self._config_for("base")
+        self.base, self.base_config = load_model(base_path, cfg, device=self.device)
+        self.upsampler = None
+        if self.spec.has("upsample"):
+            self.upsampler, self.upsample_config = load_model(self.spec.path("upsample"), self._config_for("upsample"),
+                                                              device=self.device)
+        self.sdf = None
+        if self.spec.has("sdf") and self.spec.path("sdf").is_file():
+            self.sdf, self.sdf_config = load_model(self.spec.path("sdf"), self._config_for("sdf"), device=self.device)
+        self.text = get_text_encoder(self.spec.text_encoder, device=self.device)
+        self.vocabulary = Vocabulary.load(self.spec.directory(), self.text)
+
+    def _config_for(self, role: str) -> dict | str | None:
+        for f in self.spec.files:
+            if f.role == role:
+                return f.config  # a named config for official .pt files, else None (JSON beside the file)
+        return None
+
+    @property
+    def default_mesher(self) -> str:
+        return "sdf" if self.sdf is not None else "poisson"
+
+    def _mesher(self, name: str):
+        if name == "sdf":
+            if self.sdf is None:
+                raise ModelError(f"model {self.spec.name} has no SDF decoder: use --mesher poisson or alpha")
+            from gen3d.mesh_decoder import sdf_function
+
+            return lambda cloud: sdf_function(self.sdf, self.sdf_config, cloud)
+        return name
+
+    # ------------------------------------------------------------------------------------------------
+    def sample_points(self, prompts: list[str], seeds: list[int], *, steps: int | None = None,
+                      guidance: float | None = None, sampler: str | None = None, points: int | None = None,
+                      progress: StageProgress | None = None, cancel: Any = None) -> list[PointCloud]:
+        from gen3d.sampling import sample_clouds
+
+        def report(stage):
+            return None if progress is None else (lambda i, n: progress(stage, i / n))
+
+        if progress:
+            progress("encode", 0.0)
+        emb = self.text.encode(prompts).to(self.device)
+        if progress:
+            progress("encode", 1.0)
+        clouds = sample_clouds(self.base, self.base_config, emb, points=points, seeds=seeds, sampler=sampler,
+                               steps=steps, guidance=guidance, progress=report("diffuse"), cancel=cancel)
+        if self.upsampler is not None:
+            clouds = self._upsample(clouds, seeds, report("upsample"), cancel)
+        return clouds
+
+    def _upsample(self, clouds, seeds, progress, cancel) -> list[PointCloud]:
+        from gen3d.diffusion.samplers import karras_heun_steps, run, to_raw, x0_predictor
+        from gen3d.sampling import diffusion_for
+
+        cfg = self.upsample_config
+        s = cfg["sampler"]
+        low = torch.stack([torch.from_numpy(np.concatenate([c.xyz.T, c.rgb.T * 255.0])) for c in clouds])
+        low = low.to(self.device)
+        diffusion = diffusion_for(cfg)
+        gens = [torch.Generator().manual_seed(int(sd) + 1) for sd in seeds]
+        x_T = torch.stack([torch.randn(6, cfg["points"], generator=g) for g in gens]).to(self.device) * s["sigma_max"]
+        f = x0_predictor(self.upsampler, diffusion, {"low_res": low}, clip_denoised=True)
+        with torch.no_grad():
+            x = run(karras_heun_steps(f, diffusion, x_T, steps=s["steps"], sigma_min=s["sigma_min"],
+                                      sigma_max=s["sigma_max"], s_churn=s["s_churn"], generator=gens,
+                                      progress=progress, cancel=cancel)).clamp(-1, 1)
+        new = to_raw(x).cpu().numpy()
+        return [PointCloud(np.concatenate([c.xyz, n[:3].T]), np.concatenate([c.rgb, n[3:6].T / 255.0]))
+                for c, n in zip(clouds, new, strict=True)]
+
+    def generate_many(self, prompts: list[str], *, seeds: list[int] | None = None, steps: int | None = None,
+                      guidance: float | None = None, sampler: str | None = None, points: int | None = None,
+                      mesher: str | None = None, texture_size: int = 1024, max_faces: int | None = None,
+                      size: float | None = None, lods: int = 0, points_only: bool = False,
+                      progress: StageProgress | None = None, cancel: Any = None) -> list[Asset]:
+        """Generate several prompts, batched through the diffusion model together."""
+        cleaned, warnings = [], []
+        for p in prompts:
+            c, w = clean_prompt(p)
+            cleaned.append(c)
+            warnings.extend(w)
+        seeds = list(seeds) if seeds is not None else [secrets.randbelow(2**31) for _ in cleaned]
+        if len(seeds) != len(cleaned):
+            raise ValueError("give one seed per prompt")
+        mesher = mesher or self.default_mesher
+        t0 = time.perf_counter()
+        clouds = self.sample_points(cleaned, seeds, steps=steps, guidance=guidance, sampler=sampler, points=points,
+                                    progress=progress, cancel=cancel)
+        t_points = time.perf_counter() - t0
+        assets = []
+        for prompt, seed, cloud in zip(cleaned, seeds, clouds, strict=True):
+            meta = self.metadata(prompt, seed, steps=steps, guidance=guidance, sampler=sampler, points=len(cloud),
+                                 mesher=None if points_only else mesher, texture_size=texture_size,
+                                 max_faces=max_faces, size=size)
+            meta["warnings"] = warnings + self.vocabulary.warnings(prompt)
+            asset = Asset(prompt, seed, cloud, None, meta, {"points": t_points / len(cleaned)})
+            if not points_only:
+                if _is_cancelled(cancel):
+                    raise Cancelled("cancelled before meshing")
+                asset.mesh = self.mesh(cloud, prompt=prompt, mesher=mesher, texture_size=texture_size,
+                                       max_faces=max_faces, size=size, lods=lods, metadata=meta, progress=progress)
+                asset.timings.update(asset.mesh.timings)
+            assets.append(asset)
+        return assets
+
+    def generate(self, prompt: str, *, seed: int | None = None, **kw) -> Asset:
+        return self.generate_many([prompt], seeds=None if seed is None else [seed], **kw)[0]
+
+    def mesh(self, cloud: PointCloud, *, prompt: str = "", mesher: str | None = None, texture_size: int = 1024,
+             max_faces: int | None = None, size: float | None = None, lods: int = 0, metadata: dict | None = None,
+             progress: StageProgress | None = None):
+        from gen3d.mesh.pipeline import mesh_and_texture
+
+        if progress:
+            progress("mesh", 0.0)
+        size = size if size is not None else self.vocabulary.real_size(prompt)
+        out = mesh_and_texture(cloud, mesher=self._mesher(mesher or self.default_mesher), texture_size=texture_size,
+                               max_faces=max_faces, size_m=size, lods=lods, metadata=metadata,
+                               material_hint=self.vocabulary.material(prompt))
+        if progress:
+            progress("texture", 1.0)
+        return out
+
+    def metadata(self, prompt: str, seed: int, **params) -> dict:
+        return {"prompt": prompt, "seed": int(seed), "model": self.spec.name, "generator": f"gen3d {__version__}",
+                "parameters": {k: v for k, v in params.items() if v is not None}}
+
+
+class Vocabulary:
+    """What a model knows: its category names, synonyms and real sizes, with text vectors to compare a
+    prompt against (``vocab.json`` beside the weights). Models without one get no warnings."""
+
+    def __init__(self, entries: list[dict], vectors: torch.Tensor | None, text, threshold: float):
+        self.entries, self.vectors, self.text, self.threshold = entries, vectors, text, threshold
+
+    @classmethod
+    def load(cls, directory: Path, text) -> Vocabulary:
+        import json
+
+        p = Path(directory) / "vocab.json"
+        if not p.is_file():
+            return cls([], None, text, 0.0)
+        data = json.loads(p.read_text())
+        phrases = [e["phrase"] for e in data["entries"]]
+        return cls(data["entries"], text.encode(phrases), text, float(data.get("threshold", 0.5)))
+
+    def nearest(self, prompt: str, k: int = 3) -> list[tuple[float, dict]]:
+        if self.vectors is None:
+            return []
+        sims = (self.vectors @ self.text.encode([prompt])[0].to(self.vectors)).tolist()
+        order = sorted(range(len(sims)), key=lambda i: -sims[i])
+        out, seen = [], set()
+        for i in order:
+            cat = self.entries[i]["category"]
+            if cat not in seen:
+                seen.add(cat)
+                out.append((sims[i], self.entries[i]))
+            if len(out) == k:
+                break
+        return out
+
+    def warnings(self, prompt: str) -> list[str]:
+        near = self.nearest(prompt)
+        if not near or near[0][0] >= self.threshold:
+            return []
+        names = ", ".join(e["category"] for _, e in near)
+        return [f"'{prompt}' is outside what this model knows (closest: {names}); results will look like those. "
+                "For open-vocabulary prompts try --model point-e-40m (GPU recommended)."]
+
+    def _best(self, prompt: str) -> dict | None:
+        near = self.nearest(prompt, k=1)
+        return near[0][1] if near and near[0][0] >= self.threshold else None
+
+    def real_size(self, prompt: str) -> float | None:
+        e = self._best(prompt)
+        return None if e is None else e.get("size_m")
+
+    def material(self, prompt: str) -> str | None:
+        words = set(prompt.lower().replace(",", " ").split())
+        for m in ("wooden", "wood", "metal", "metallic", "steel", "iron", "plastic", "stone", "glass", "ceramic",
+                  "leather", "fabric", "gold", "golden", "silver", "marble", "concrete"):
+            if m in words:
+                return m
+        return None
+
+
+_CACHE: dict[tuple[str, str], Pipeline] = {}
+
+
+def load_pipeline(model: str = "gen3d-small", device: str = "auto") -> Pipeline:
+    """A cached :class:`Pipeline` (models load once per process)."""
+    key = (model, str(resolve_device(device)))
+    if key not in _CACHE:
+        _CACHE[key] = Pipeline(model, device)
+    return _CACHE[key]
+
+
+def generate(prompt: str, *, seed: int | None = None, model: str = "gen3d-small", steps: int | None = None,
+             guidance: float | None = None, device: str = "auto", mesher: str | None = None,
+             texture_size: int = 1024, max_faces: int | None = None, size: float | None = None,
+             progress: StageProgress | None = None, **kw) -> Asset:
+    """Prompt -> :class:`Asset` with the (cached) pipeline for ``model``."""
+    return load_pipeline(model, device).generate(prompt, seed=seed, steps=steps, guidance=guidance, mesher=mesher,
+                                                 texture_size=texture_size, max_faces=max_faces, size=size,
+                                                 progress=progress, **kw)
+
+
+def generate_many(prompts: list[str], *, model: str = "gen3d-small", device: str = "auto", **kw) -> list[Asset]:
+    return load_pipeline(model, device).generate_many(prompts, **kw)

@@ -1,0 +1,100 @@
+"""Train the text-conditioned point diffusion model (Point-E text-vector layout, MiniLM text vectors).
+
+``gen3d train base --config assets/configs/gen3d-small-base.json --out runs/base``: data -> model ->
+(optional start from released weights) -> the shared loop (gen3d.train.loop.fit) with the diffusion loss
+and periodic sample sheets of a fixed prompt list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from gen3d.device import resolve_device
+from gen3d.models.checkpoints import load_model
+from gen3d.models.configs import build_model
+from gen3d.sampling import diffusion_for, sample_clouds
+from gen3d.text import get_text_encoder
+from gen3d.train.loop import fit, seed_everything
+
+
+class CaptionVectors:
+    """Text vectors for captions, computed once per distinct caption."""
+
+    def __init__(self, encoder):
+        self.encoder = encoder
+        self.cache: dict[str, torch.Tensor] = {}
+
+    def __call__(self, captions: list[str]) -> torch.Tensor:
+        todo = sorted({c for c in captions if c not in self.cache})
+        if todo:
+            for c, v in zip(todo, self.encoder.encode(todo), strict=True):
+                self.cache[c] = v
+        return torch.stack([self.cache[c] for c in captions])
+
+
+def sample_sheet(model, model_cfg: dict, vectors: CaptionVectors, prompts: list[str], out: Path, points: int,
+                 steps: int = 32) -> Path:
+    """Render a model's samples for a fixed prompt list into one contact sheet PNG."""
+    from gen3d.render import contact_sheet, render_points
+
+    model.eval()
+    device = next(model.parameters()).device
+    emb = vectors(prompts).to(device)
+    clouds = sample_clouds(model, model_cfg, emb, points=points, seeds=list(range(len(prompts))), sampler="ddim",
+                           steps=steps)
+    sheet = contact_sheet([render_points(c, size=(192, 192)) for c in clouds], cols=min(8, len(prompts)),
+                          labels=prompts)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out)
+    return out
+
+
+def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_limit: float | None = None,
+          device: str = "auto", init_from: str | None = None, data_folder: str | None = None,
+          quiet: bool = False) -> dict:
+    """Run (or resume) training in ``run_dir``; always leaves a resumable checkpoint. ``init_from`` starts a
+    fine-tune from released weights; ``data_folder`` trains on a user's meshes + captions."""
+    from gen3d.train.data import batches
+
+    run_dir = Path(run_dir)
+    tc = cfg["train"]
+    dev = resolve_device(device)
+    if tc.get("threads"):
+        torch.set_num_threads(int(tc["threads"]))
+    seed_everything(int(tc.get("seed", 0)) + 1000003 * _resume_step(run_dir))  # fresh noise after a resume
+    model_cfg = cfg["model"]
+    model = build_model(model_cfg).to(dev)
+    if init_from and not (run_dir / "state.json").is_file():
+        released, _ = load_model(init_from, None if str(init_from).endswith(".safetensors") else model_cfg)
+        model.load_state_dict(released.state_dict())
+    diffusion = diffusion_for(model_cfg)
+    vectors = CaptionVectors(get_text_encoder(model_cfg.get("text_encoder", "minilm"), device=dev))
+    data_cfg = dict(cfg["data"]) | ({"folder": data_folder} if data_folder else {})
+    it: Iterator[dict] = batches(data_cfg, tc["batch"], seed=int(tc.get("seed", 0)), kind="points",
+                                 start_step=_resume_step(run_dir))
+
+    def loss_fn(m, batch):
+        x = batch["points"].to(dev).float()
+        emb = vectors(list(batch["caption"])).to(dev)
+        t = torch.randint(0, diffusion.num_timesteps, (x.shape[0],), device=dev)
+        return diffusion.training_losses(m, x, t, {"embeddings": emb})
+
+    prompts = cfg.get("sample_prompts", [])
+    points = int(data_cfg.get("points", model_cfg.get("points", 256)))
+
+    def on_checkpoint(ema_model, step):
+        if prompts:
+            sample_sheet(ema_model, model_cfg, vectors, prompts, run_dir / "samples" / f"step_{step:06d}.png", points)
+
+    return fit(cfg, run_dir, model, loss_fn, it, dev, max_steps=max_steps, time_limit=time_limit,
+               on_checkpoint=on_checkpoint, quiet=quiet)
+
+
+def _resume_step(run_dir: Path) -> int:
+    import json
+
+    p = Path(run_dir) / "state.json"
+    return int(json.loads(p.read_text())["step"]) if p.is_file() else 0
