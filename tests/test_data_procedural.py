@@ -183,3 +183,22 @@ def test_sdf_signs_agree_with_trimesh_containment(category):
     agree = (ref == (occ > 0.5)).mean()
     assert agree >= 0.998, agree
     assert 0.02 < occ.mean() < 0.95  # queries land on both sides of the surface
+
+
+def test_lathe_containment_equals_the_winding_number():
+    from gen3d.data.sampling import lathe_contains, winding_number
+
+    rng = np.random.default_rng(0)
+    checked = 0
+    for category in ("vase", "mug", "bowl", "barrel", "torus", "tower", "bottle", "teapot", "rocket", "airplane"):
+        for seed in range(3):
+            for p in generate_shape(category, seed).parts:
+                if p.profile is None:
+                    continue
+                lo, hi = p.vertices.min(0), p.vertices.max(0)
+                near = p.vertices[rng.integers(len(p.vertices), size=150)] + rng.normal(0, 0.003, (150, 3))
+                q = np.concatenate([rng.uniform(lo - 0.02, hi + 0.02, (250, 3)), near])
+                exact = winding_number(p.vertices, p.faces, q) > 0.5
+                assert (lathe_contains(p.profile, p.sections, p.to_local, q) == exact).all(), (category, p.name)
+                checked += 1
+    assert checked > 30

@@ -16,22 +16,36 @@ import numpy as np
 
 @dataclass
 class Solid:
+    """A closed mesh. Solids of revolution also keep their closed (radius, y) ``profile``, ``sections``
+    and ``to_local`` (4x4 affine from the current frame back to the lathe frame) for exact, fast
+    containment tests (see :func:`gen3d.data.sampling.lathe_contains`)."""
+
     vertices: np.ndarray
     faces: np.ndarray
     convex: bool = False
+    profile: np.ndarray | None = None
+    sections: int = 0
+    to_local: np.ndarray | None = None
+
+    def _with(self, vertices: np.ndarray, faces: np.ndarray, inverse: np.ndarray) -> Solid:
+        to_local = None if self.to_local is None else self.to_local @ inverse
+        return Solid(vertices, faces, self.convex, self.profile, self.sections, to_local)
 
     def moved(self, at: Sequence[float] = (0.0, 0.0, 0.0), rot: np.ndarray | None = None) -> Solid:
         """Rotate about the origin (3x3 ``rot``), then translate by ``at``."""
-        v = self.vertices if rot is None else self.vertices @ np.asarray(rot, dtype=np.float64).T
-        return Solid(v + np.asarray(at, dtype=np.float64), self.faces, self.convex)
+        r = np.eye(3) if rot is None else np.asarray(rot, dtype=np.float64)
+        t = np.asarray(at, dtype=np.float64)
+        inverse = np.eye(4)
+        inverse[:3, :3], inverse[:3, 3] = r.T, -r.T @ t
+        return self._with(self.vertices @ r.T + t, self.faces, inverse)
 
     def scaled(self, s: float | Sequence[float]) -> Solid:
         s = np.broadcast_to(np.asarray(s, dtype=np.float64), (3,))
-        out = Solid(self.vertices * s, self.faces, self.convex)
+        out = self._with(self.vertices * s, self.faces, np.diag([*(1.0 / s), 1.0]))
         return out if np.prod(s) > 0 else out.flipped()
 
     def flipped(self) -> Solid:
-        return Solid(self.vertices, self.faces[:, ::-1].copy(), self.convex)
+        return Solid(self.vertices, self.faces[:, ::-1].copy(), self.convex, self.profile, self.sections, self.to_local)
 
     def volume(self) -> float:
         return signed_volume(self.vertices, self.faces)
@@ -42,11 +56,15 @@ def signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
     return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
 
 
-def _oriented(vertices: np.ndarray, faces: np.ndarray, convex: bool) -> Solid:
+def _oriented(
+    vertices: np.ndarray, faces: np.ndarray, convex: bool, profile: np.ndarray | None = None, sections: int = 0
+) -> Solid:
     faces = np.asarray(faces, dtype=np.int64)
     if signed_volume(vertices, faces) < 0:
         faces = faces[:, ::-1].copy()
-    return Solid(np.asarray(vertices, dtype=np.float64), faces, convex)
+    return Solid(
+        np.asarray(vertices, dtype=np.float64), faces, convex, profile, sections, None if profile is None else np.eye(4)
+    )
 
 
 # ---------------------------------------------------------------------------------------- rotations
@@ -93,16 +111,14 @@ def lathe(
     at: Sequence[float] = (0, 0, 0),
     rot: np.ndarray | None = None,
     convex: bool = False,
-    scale_xz: Sequence[float] = (1.0, 1.0),
 ) -> Solid:
     """Revolve an open (radius, y) profile about the Y axis into a closed solid.
 
-    Ends with radius 0 become poles; ends with radius > 0 are closed by a flat cap. ``scale_xz``
-    stretches the result into an elliptical cross-section.
+    Ends with radius 0 become poles; ends with radius > 0 are closed by a flat cap.
     """
     prof = np.asarray(profile, dtype=np.float64)
     ang = np.linspace(0.0, 2 * np.pi, sections, endpoint=False)
-    cs, sn = np.cos(ang) * scale_xz[0], np.sin(ang) * scale_xz[1]
+    cs, sn = np.cos(ang), np.sin(ang)
     verts: list[np.ndarray] = []
     rings: list[int | np.ndarray] = []  # int = pole vertex index, array = ring indices
     n = 0
@@ -131,7 +147,8 @@ def lathe(
     faces: list[np.ndarray] = []
     for a, b in zip(rings[:-1], rings[1:], strict=True):
         faces.append(_stitch(a, b, sections))
-    return _oriented(np.concatenate(verts), np.concatenate(faces), convex).moved(at, rot)
+    closed = np.vstack([[[0.0, prof[0, 1]]], prof, [[0.0, prof[-1, 1]]]])
+    return _oriented(np.concatenate(verts), np.concatenate(faces), convex, closed, sections).moved(at, rot)
 
 
 def _stitch(a: int | np.ndarray, b: int | np.ndarray, sections: int) -> np.ndarray:
@@ -163,7 +180,7 @@ def lathe_loop(
     ).reshape(-1, 3)
     idx = np.arange(m * sections).reshape(m, sections)
     faces = [_stitch(idx[i], idx[(i + 1) % m], sections) for i in range(m)]
-    return _oriented(v, np.concatenate(faces), False).moved(at, rot)
+    return _oriented(v, np.concatenate(faces), False, prof, sections).moved(at, rot)
 
 
 def cylinder(

@@ -52,6 +52,28 @@ def _convex_inside(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray) 
     return np.all(points @ n.T - d[None] < 0.0, axis=1)
 
 
+def lathe_contains(profile: np.ndarray, sections: int, to_local: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Exact containment for a faceted solid of revolution (as built by ``geometry.lathe``).
+
+    Within the angular sector of a point, every facet is planar and symmetric about the sector's
+    bisector, so the solid there is the closed (radius, y) profile with radii scaled by cos(pi/sections),
+    tested in (distance along the bisector, y): a 2D point-in-polygon test.
+    """
+    p = points @ to_local[:3, :3].T + to_local[:3, 3]
+    step = 2 * np.pi / sections
+    ang = np.mod(np.arctan2(p[:, 2], p[:, 0]), 2 * np.pi)
+    mid = (np.floor(ang / step) + 0.5) * step
+    u = p[:, 0] * np.cos(mid) + p[:, 2] * np.sin(mid)
+    y = p[:, 1]
+    poly = profile * np.array([np.cos(step / 2), 1.0])
+    a, b = poly, np.roll(poly, -1, axis=0)
+    ya, yb = a[None, :, 1], b[None, :, 1]
+    cross = (ya > y[:, None]) != (yb > y[:, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_at = a[None, :, 0] + (y[:, None] - ya) * (b[None, :, 0] - a[None, :, 0]) / (yb - ya)
+    return (np.count_nonzero(cross & (u[:, None] < x_at), axis=1) % 2) == 1
+
+
 def part_contains(part: Part, points: np.ndarray) -> np.ndarray:
     """Boolean [Q]: strictly inside the closed part."""
     lo, hi = part.vertices.min(0), part.vertices.max(0)
@@ -60,7 +82,9 @@ def part_contains(part: Part, points: np.ndarray) -> np.ndarray:
     idx = np.flatnonzero(box)
     if len(idx) == 0:
         return out
-    if part.convex:
+    if part.profile is not None and part.to_local is not None:
+        out[idx] = lathe_contains(part.profile, part.sections, part.to_local, points[idx])
+    elif part.convex:
         out[idx] = _convex_inside(part.vertices, part.faces, points[idx])
     else:
         out[idx] = winding_number(part.vertices, part.faces, points[idx]) > 0.5

@@ -42,6 +42,9 @@ class Part:
     metres_per_unit: float = 1.0
     origin_m: np.ndarray = field(default_factory=lambda: np.zeros(3))
     surface_color: SurfaceColorFn | None = None
+    profile: np.ndarray | None = None  # solids of revolution: see gen3d.data.geometry.Solid
+    sections: int = 0
+    to_local: np.ndarray | None = None
     _mesh: Any = field(default=None, repr=False)
 
     @property
@@ -139,7 +142,19 @@ def make_part(
     rgb = np.asarray(COLORS[color_name], dtype=np.float64)
     if jitter is not None:
         rgb = np.clip(rgb + jitter, 0.0, 1.0)
-    return Part(name, solid.vertices, solid.faces, material, color_name, rgb, texture, solid.convex)
+    return Part(
+        name,
+        solid.vertices,
+        solid.faces,
+        material,
+        color_name,
+        rgb,
+        texture,
+        solid.convex,
+        profile=solid.profile,
+        sections=solid.sections,
+        to_local=solid.to_local,
+    )
 
 
 def normalise_parts(parts: list[Part], fit: float = FIT_EXTENT) -> tuple[float, float, float]:
@@ -152,9 +167,14 @@ def normalise_parts(parts: list[Part], fit: float = FIT_EXTENT) -> tuple[float, 
     ext = hi - lo
     centre = (lo + hi) / 2
     scale = fit / float(ext.max())
+    back = np.eye(4)  # normalised frame -> original frame
+    back[:3, :3] *= 1.0 / scale
+    back[:3, 3] = centre
     for p in parts:
         p.origin_m = centre
         p.metres_per_unit = 1.0 / scale
         p.vertices = (p.vertices - centre) * scale
+        if p.to_local is not None:
+            p.to_local = p.to_local @ back
         p._mesh = None
     return (float(ext[0]), float(ext[1]), float(ext[2]))
