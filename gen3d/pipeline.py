@@ -75,7 +75,6 @@ class Pipeline:
 
     def __init__(self, model: str = "gen3d-small", device: str = "auto"):
         from gen3d.models.checkpoints import load_model
-        from gen3d.text import get_text_encoder
 
         self.spec: ModelSpec = resolve(model)
         self.device = resolve_device(device)
@@ -93,8 +92,17 @@ class Pipeline:
         self.sdf = None
         if self.spec.has("sdf") and self.spec.path("sdf").is_file():
             self.sdf, self.sdf_config = load_model(self.spec.path("sdf"), self._config_for("sdf"), device=self.device)
-        self.text = get_text_encoder(self.spec.text_encoder, device=self.device)
-        self.vocabulary = Vocabulary.load(self.spec.directory(), self.text)
+        self._text = None
+        self.vocabulary = Vocabulary.load(self.spec.directory(), self)
+
+    @property
+    def text(self):
+        """The text encoder, loaded on first use (CLIP for the official weights may need a download)."""
+        if self._text is None:
+            from gen3d.text import get_text_encoder
+
+            self._text = get_text_encoder(self.spec.text_encoder, device=self.device)
+        return self._text
 
     def _config_for(self, role: str) -> dict | str | None:
         for f in self.spec.files:
@@ -217,24 +225,35 @@ class Vocabulary:
     """What a model knows: its category names, synonyms and real sizes, with text vectors to compare a
     prompt against (``vocab.json`` beside the weights). Models without one get no warnings."""
 
-    def __init__(self, entries: list[dict], vectors: torch.Tensor | None, text, threshold: float):
-        self.entries, self.vectors, self.text, self.threshold = entries, vectors, text, threshold
+    def __init__(self, entries: list[dict], owner, threshold: float):
+        self.entries, self.owner, self.threshold = entries, owner, threshold
+        self._vectors: torch.Tensor | None = None
 
     @classmethod
-    def load(cls, directory: Path, text) -> Vocabulary:
+    def load(cls, directory: Path, owner) -> Vocabulary:
+        """``owner.text`` is the text encoder (looked up only when a prompt is first checked)."""
         import json
 
         p = Path(directory) / "vocab.json"
         if not p.is_file():
-            return cls([], None, text, 0.0)
+            return cls([], owner, 0.0)
         data = json.loads(p.read_text())
-        phrases = [e["phrase"] for e in data["entries"]]
-        return cls(data["entries"], text.encode(phrases), text, float(data.get("threshold", 0.5)))
+        return cls(data["entries"], owner, float(data.get("threshold", 0.5)))
+
+    @property
+    def text(self):
+        return self.owner.text
+
+    @property
+    def vectors(self) -> torch.Tensor | None:
+        if self._vectors is None and self.entries:
+            self._vectors = self.text.encode([e["phrase"] for e in self.entries]).cpu()
+        return self._vectors
 
     def nearest(self, prompt: str, k: int = 3) -> list[tuple[float, dict]]:
         if self.vectors is None:
             return []
-        sims = (self.vectors @ self.text.encode([prompt])[0].to(self.vectors)).tolist()
+        sims = (self.vectors @ self.text.encode([prompt])[0].cpu()).tolist()
         order = sorted(range(len(sims)), key=lambda i: -sims[i])
         out, seen = [], set()
         for i in order:
