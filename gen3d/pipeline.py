@@ -167,7 +167,8 @@ class Pipeline:
                       guidance: float | None = None, sampler: str | None = None, points: int | None = None,
                       mesher: str | None = None, texture_size: int = 1024, max_faces: int | None = None,
                       size: float | None = None, lods: int = 0, points_only: bool = False,
-                      progress: StageProgress | None = None, cancel: Any = None) -> list[Asset]:
+                      progress: StageProgress | None = None, cancel: Any = None,
+                      mesh_resolution: int | None = None) -> list[Asset]:
         """Generate several prompts, batched through the diffusion model together."""
         cleaned, warnings = [], []
         for p in prompts:
@@ -193,7 +194,8 @@ class Pipeline:
                 if _is_cancelled(cancel):
                     raise Cancelled("cancelled before meshing")
                 asset.mesh = self.mesh(cloud, prompt=prompt, mesher=mesher, texture_size=texture_size,
-                                       max_faces=max_faces, size=size, lods=lods, metadata=meta, progress=progress)
+                                       max_faces=max_faces, size=size, lods=lods, metadata=meta, progress=progress,
+                                       resolution=mesh_resolution)
                 asset.timings.update(asset.mesh.timings)
             assets.append(asset)
         return assets
@@ -203,15 +205,16 @@ class Pipeline:
 
     def mesh(self, cloud: PointCloud, *, prompt: str = "", mesher: str | None = None, texture_size: int = 1024,
              max_faces: int | None = None, size: float | None = None, lods: int = 0, metadata: dict | None = None,
-             progress: StageProgress | None = None):
+             progress: StageProgress | None = None, resolution: int | None = None):
         from gen3d.mesh.pipeline import mesh_and_texture
 
         if progress:
             progress("mesh", 0.0)
         size = size if size is not None else self.vocabulary.real_size(prompt)
+        extra = {} if resolution is None else {"resolution": int(resolution)}  # None: the mesher's default
         out = mesh_and_texture(cloud, mesher=self._mesher(mesher or self.default_mesher), texture_size=texture_size,
                                max_faces=max_faces, size_m=size, lods=lods, metadata=metadata,
-                               material_hint=self.vocabulary.material(prompt))
+                               material_hint=self.vocabulary.material(prompt), **extra)
         if progress:
             progress("texture", 1.0)
         return out
