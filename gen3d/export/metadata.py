@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +37,17 @@ def build_metadata(
     parameters: dict | None = None,
     **extra: Any,
 ) -> dict:
-    """The standard metadata dict: prompt, seed, model, parameters, gen3d version, creation time."""
+    """The standard metadata dict: prompt, seed, model, parameters, gen3d version. No wall-clock time: the same
+    prompt, seed, model and options must give byte-identical files (set ``SOURCE_DATE_EPOCH`` to stamp one)."""
     from gen3d import __version__
 
     meta: dict[str, Any] = {
         "generator": "gen3d",
         "gen3d_version": __version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
     }
+    if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        stamp = _dt.datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), _dt.timezone.utc)
+        meta["created"] = stamp.isoformat()
     if prompt is not None:
         meta["prompt"] = prompt
     if seed is not None:

@@ -36,49 +36,37 @@ def mean_spacing(xyz: np.ndarray, k: int = 1) -> float:
 
 
 def estimate_normals(xyz: np.ndarray, k: int = 16) -> np.ndarray:
-    """Unit normals from local PCA, oriented consistently (tangent-plane MST) and outward overall."""
-    o3d = _o3d()
-    pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(xyz, dtype=np.float64)))
-    k = int(min(k, len(xyz) - 1))
-    pcd.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(knn=k))
-    normals = _orient_outward(np.asarray(xyz, dtype=np.float64), np.asarray(pcd.normals), k)
-    return normals.astype(np.float64)
+    """Unit normals from local PCA, oriented consistently and outward.
 
-
-def _orient_outward(xyz: np.ndarray, normals: np.ndarray, k: int) -> np.ndarray:
-    """Consistent orientation by propagation over a k-NN graph MST, then flipped to point outward.
-
-    Seeds: the propagation starts from the point farthest from the centroid, whose normal must point
-    away from the centroid; every other normal follows its MST parent (the classical Hoppe scheme).
+    Orientation: open3d's minimum-spanning-tree propagation over the tangent planes
+    (``orient_normals_consistent_tangent_plane``), then one global sign chosen by the convex-hull
+    points, where the outward normal must point away from the centroid.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import breadth_first_order, connected_components, minimum_spanning_tree
-    from scipy.spatial import cKDTree
+    o3d = _o3d()
+    pts = np.asarray(xyz, dtype=np.float64)
+    pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(pts))
+    k = int(min(k, len(pts) - 1))
+    pcd.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(knn=k))
+    try:
+        pcd.orient_normals_consistent_tangent_plane(k)
+        normals = np.asarray(pcd.normals).copy()
+    except RuntimeError:  # degenerate neighbourhood graph: orient each normal away from the centroid
+        normals = np.asarray(pcd.normals).copy()
+        normals *= np.where(np.einsum("ij,ij->i", normals, pts - pts.mean(axis=0)) < 0, -1.0, 1.0)[:, None]
+    return _global_sign(pts, normals)
 
-    n = len(xyz)
-    _, idx = cKDTree(xyz).query(xyz, k=k + 1)
-    rows = np.repeat(np.arange(n), k)
-    cols = idx[:, 1:].reshape(-1)
-    # weight: 1 - |n_i . n_j| (parallel tangent planes first) plus a small distance term
-    w = 1.0 - np.abs(np.einsum("ij,ij->i", normals[rows], normals[cols])) + 1e-6
-    graph = coo_matrix((w, (rows, cols)), shape=(n, n)).tocsr()
-    graph = graph.maximum(graph.T)
-    mst = minimum_spanning_tree(graph)
-    mst = mst + mst.T
-    out = normals.copy()
+
+def _global_sign(xyz: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """Flip all normals when most convex-hull points have normals pointing towards the centroid."""
+    from scipy.spatial import ConvexHull, QhullError
+
     centroid = xyz.mean(axis=0)
-    n_comp, labels = connected_components(mst, directed=False)
-    radial = xyz - centroid
-    for comp in range(n_comp):
-        members = np.nonzero(labels == comp)[0]
-        seed = members[np.argmax(np.einsum("ij,ij->i", radial[members], radial[members]))]
-        if np.dot(out[seed], radial[seed]) < 0:
-            out[seed] = -out[seed]
-        order, parents = breadth_first_order(mst, seed, directed=False, return_predecessors=True)
-        for node in order[1:]:
-            if np.dot(out[node], out[parents[node]]) < 0:
-                out[node] = -out[node]
-    return out
+    try:
+        hull = np.unique(ConvexHull(xyz).simplices)
+    except (QhullError, ValueError):
+        hull = np.arange(len(xyz))
+    vote = np.einsum("ij,ij->i", normals[hull], xyz[hull] - centroid)
+    return -normals if (vote < 0).sum() > (vote > 0).sum() else normals
 
 
 def poisson_mesh(
@@ -95,7 +83,7 @@ def poisson_mesh(
     pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(xyz))
     pcd.normals = o3d.utility.Vector3dVector(nrm)
     mesh, densities = o3d.geometry.TriangleMesh.create_from_point_cloud_poisson(
-        pcd, depth=int(depth), scale=1.1, linear_fit=False
+        pcd, depth=int(depth), scale=1.1, linear_fit=False, n_threads=1  # 1 thread: same input, same mesh
     )
     v = np.asarray(mesh.vertices)
     f = np.asarray(mesh.triangles, dtype=np.int64)
@@ -146,3 +134,52 @@ def ball_pivot_mesh(
     if len(f) == 0:
         raise MeshError("ball pivoting found no triangles; try --mesher poisson or a denser cloud")
     return np.asarray(mesh.vertices, dtype=np.float32), f
+
+
+def shell_mesh(
+    xyz: np.ndarray, resolution: int = 128, radius: float | None = None, smooth_iterations: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """Point-shell mesher: needs no normals, keeps thin parts; pure numpy/scipy (no open3d).
+
+    The distance to the nearest point minus ``radius`` (default 2x the mean spacing) is a
+    1-Lipschitz SDF of the union of balls around the points; the coarse-to-fine grid meshes it, the
+    inner (cavity) shells are dropped, and the outer shell is moved back by ``radius`` along its
+    normals (the erosion half of a morphological closing), so the surface returns onto the points
+    while gaps between samples stay closed. Thin plates keep their true thickness; real gaps narrower
+    than 2x ``radius`` close, and sharp edges round off slightly.
+    """
+    from scipy.spatial import cKDTree
+
+    from gen3d.mesh.cleanup import compact, face_components, remove_degenerate, smooth, vertex_normals
+    from gen3d.mesh.grid import default_stride, mesh_from_sdf
+
+    pts = np.asarray(xyz, dtype=np.float64)
+    r = 2.0 * mean_spacing(pts) if radius is None else float(radius)
+    tree = cKDTree(pts)
+
+    half = float(np.abs(pts).max()) + r
+    half += 3.0 * 2.0 * half / (resolution - 1)  # three cells of margin
+    # min(distance, cap) is still 1-Lipschitz with the same zero set, and the KD-tree stops early for
+    # far queries; cap exceeds the widest refinement band the grid uses (coarsest cell diagonal)
+    h = 2.0 * half / (resolution - 1)
+    cap = default_stride(resolution) * h * np.sqrt(3.0) * 1.01 + r
+
+    def sdf(q: np.ndarray) -> np.ndarray:
+        d, _ = tree.query(q, k=1, distance_upper_bound=cap, workers=-1)
+        return (np.minimum(d, cap) - r).astype(np.float32)
+
+    v, f = mesh_from_sdf(sdf, resolution=resolution, half_extent=half, chunk_size=65536)
+    v, f = remove_degenerate(v, f)
+    labels = face_components(f, len(v))
+    keep = np.zeros(len(f), dtype=bool)
+    for comp in np.unique(labels):
+        sel = labels == comp
+        fc = f[sel]
+        a, b, c = v[fc[:, 0]], v[fc[:, 1]], v[fc[:, 2]]
+        if np.einsum("ij,ij->i", a, np.cross(b, c)).sum() > 0:  # outer shells; cavities are negative
+            keep |= sel
+    v, f = compact(v, f[keep])
+    if smooth_iterations > 0:
+        v = smooth(v, f, smooth_iterations)
+    v = v - vertex_normals(v, f).astype(np.float64) * r
+    return v.astype(np.float32), f
