@@ -4,6 +4,7 @@
     python scripts/bench_mesh.py                 per-stage seconds, 1024 and 4096 points, defaults
     python scripts/bench_mesh.py --recon         meshers side by side: Chamfer, F-score@1%, watertight
     python scripts/bench_mesh.py --json out.json also write the figures as JSON
+    python scripts/bench_mesh.py --renders docs/images   README renders (procedural clouds -> GLB -> pyrender)
 
 Shapes are procedural (box, sphere, torus, chair = seat + back + four thin legs); clouds are sampled
 from their true surfaces with colours, and the reconstructions are scored against the true surfaces.
@@ -47,7 +48,8 @@ def sdf_sphere(p):
 
 
 def sdf_torus(p, big=0.3, small=0.1):
-    q = np.stack([np.linalg.norm(p[:, [0, 2]], axis=1) - big, p[:, 1]], axis=1)
+    # ring in the xy plane, like trimesh.creation.torus
+    q = np.stack([np.linalg.norm(p[:, [0, 1]], axis=1) - big, p[:, 2]], axis=1)
     return np.linalg.norm(q, axis=1) - small
 
 
@@ -113,7 +115,7 @@ def bench_stages(repeats: int) -> dict:
     v, f, sdf = shapes["chair"]
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for mesher_name, mesher in (("poisson", "poisson"), ("exact-sdf-grid128", sdf)):
+        for mesher_name, mesher in (("shell", "shell"), ("poisson", "poisson"), ("exact-sdf-grid128", sdf)):
             for n in (1024, 4096):
                 cloud = coloured_cloud(v, f, n, seed=0)
                 stage_times(cloud, mesher, Path(tmp), "warmup")
@@ -129,7 +131,12 @@ def bench_stages(repeats: int) -> dict:
 def bench_recon(meshers: list[str], sizes: list[int], samples: int) -> dict:
     from gen3d.mesh import classical
 
-    fns = {"poisson": classical.poisson_mesh, "alpha": classical.alpha_mesh, "ball": classical.ball_pivot_mesh}
+    fns = {
+        "poisson": classical.poisson_mesh,
+        "alpha": classical.alpha_mesh,
+        "ball": classical.ball_pivot_mesh,
+        "shell": classical.shell_mesh,
+    }
     shapes = true_meshes()
     rows: dict = {}
     for mesher in meshers + ["exact-sdf"]:
@@ -160,14 +167,52 @@ def bench_recon(meshers: list[str], sizes: list[int], samples: int) -> dict:
     return rows
 
 
+def make_renders(folder: Path, categories: list[str], points: int = 4096) -> list[Path]:
+    """For each category: its coloured cloud | the Poisson GLB (read back from the file) | its texture."""
+    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    from PIL import Image
+
+    from gen3d.data.procedural import generate_shape
+    from gen3d.data.sampling import sample_surface
+    from gen3d.export import export
+    from gen3d.mesh.pipeline import mesh_and_texture
+    from gen3d.render import contact_sheet, render_mesh, render_points
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for cat in categories:
+            shape = generate_shape(cat, seed=3)
+            cloud = sample_surface(shape, points, rng=0)
+            asset = mesh_and_texture(cloud, mesher="poisson", material_hint=cat)
+            (glb,) = export(asset, Path(tmp) / f"{cat}.glb", lods=0)
+            mesh = trimesh.load(glb, force="mesh")
+            lo, hi = mesh.bounds
+            mesh.apply_translation(-(lo + hi) / 2)
+            mesh.apply_scale(1.0 / float((hi - lo).max()))
+            tex = np.asarray(Image.fromarray(asset.texture).resize((256, 256), Image.LANCZOS))
+            images = [render_points(cloud, (256, 256)), render_mesh(mesh, (256, 256)), tex]
+            labels = [f"{cat}: {points} points", f"GLB, {len(asset.faces)} faces", "baked texture"]
+            path = folder / f"mesh_{cat.replace(' ', '_')}.png"
+            contact_sheet(images, cols=3, labels=labels).save(path, optimize=True)
+            written.append(path)
+            print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
+    return written
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--recon", action="store_true", help="print the reconstruction table instead")
-    ap.add_argument("--meshers", default="poisson,ball,alpha")
+    ap.add_argument("--meshers", default="shell,poisson,ball,alpha")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--samples", type=int, default=20000, help="surface samples per metric")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--renders", type=Path, default=None, help="write README renders into this folder")
+    ap.add_argument("--categories", default="chair,mug,car,table")
     args = ap.parse_args()
+    if args.renders:
+        make_renders(args.renders, args.categories.split(","))
+        return
     machine = (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}"

@@ -27,19 +27,54 @@ def box_cloud(n: int, seed: int = 0) -> PointCloud:
 TORUS = trimesh.creation.torus(0.3, 0.1, major_sections=96, minor_sections=48)
 
 
-@pytest.mark.parametrize(("mesher", "shape"), [("poisson", BOX), ("ball", BOX), ("alpha", TORUS)])
+@pytest.mark.parametrize(
+    ("mesher", "shape"), [("poisson", BOX), ("shell", BOX), ("shell", TORUS), ("ball", BOX), ("alpha", TORUS)]
+)
 def test_classical_meshers_reconstruct(mesher: str, shape: trimesh.Trimesh) -> None:
     from gen3d.mesh import classical
 
     pts, _ = trimesh.sample.sample_surface(shape, 4096, seed=0)
-    fn = {"poisson": classical.poisson_mesh, "ball": classical.ball_pivot_mesh, "alpha": classical.alpha_mesh}
+    fn = {
+        "poisson": classical.poisson_mesh,
+        "ball": classical.ball_pivot_mesh,
+        "alpha": classical.alpha_mesh,
+        "shell": lambda x: classical.shell_mesh(x, resolution=96),
+    }
     v, f = clean_mesh(*fn[mesher](pts))
     score = evaluate_reconstruction(v, f, shape.vertices, shape.faces, n_samples=3000)
     assert score.precision > 0.85, score  # the surface it makes lies on the true one
-    if mesher == "poisson":  # the reliable one: closed, outward, complete
-        assert score.fscore > 0.85 and score.watertight and signed_volume(v, f) > 0, score
+    if mesher in ("poisson", "shell"):  # the reliable ones: closed, outward, complete
+        assert score.fscore > (0.85 if mesher == "poisson" else 0.8), score
+        assert score.watertight and signed_volume(v, f) > 0, score
     else:  # ball pivoting / alpha shapes leave holes on sparse clouds
         assert score.recall > 0.5, score
+
+
+def test_shell_mesher_keeps_thin_legs_without_normals() -> None:
+    from gen3d.mesh.classical import mean_spacing, shell_mesh
+
+    # a table: 0.8 x 0.04 x 0.6 top and four legs of radius 0.02 (sparse: 1024 points)
+    parts = [trimesh.creation.box((0.8, 0.04, 0.6), trimesh.transformations.translation_matrix([0, 0.2, 0]))]
+    for x in (-0.35, 0.35):
+        for z in (-0.25, 0.25):
+            leg = trimesh.creation.cylinder(0.02, 0.4, sections=24)
+            leg.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [1, 0, 0]))
+            leg.apply_translation([x, -0.02, z])
+            parts.append(leg)
+    table = trimesh.util.concatenate(parts)
+    pts, _ = trimesh.sample.sample_surface(table, 1024, seed=0)
+    v, f = clean_mesh(*shell_mesh(pts))
+    assert is_watertight(v, f) and signed_volume(v, f) > 0
+    for x in (-0.35, 0.35):
+        for z in (-0.25, 0.25):
+            leg = v[(v[:, 1] < 0.0) & (np.abs(v[:, 0] - x) < 0.06) & (np.abs(v[:, 2] - z) < 0.06)]
+            assert len(leg) > 20 and leg[:, 1].min() < -0.18  # every leg reaches (near) the floor
+            r = np.hypot(leg[:, 0] - x, leg[:, 2] - z)
+            assert 0.01 < np.median(r) < 0.04  # and stays thin
+    top = v[(np.abs(v[:, 0]) < 0.3) & (np.abs(v[:, 2]) < 0.2) & (v[:, 1] > 0.2)]
+    r = 2.0 * mean_spacing(pts)
+    # the table top lies on the points (y = 0.22), not on the dilated shell (0.22 + r)
+    assert abs(np.median(top[:, 1]) - 0.22) < 0.25 * r, (np.median(top[:, 1]), r)
 
 
 def test_normals_point_outward() -> None:

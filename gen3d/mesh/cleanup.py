@@ -19,13 +19,16 @@ def _as_arrays(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.
     return v, f
 
 
-def remove_degenerate(vertices: np.ndarray, faces: np.ndarray, merge_tol: float = 1e-7) -> tuple:
-    """Merge coincident vertices, drop faces with repeated vertices / zero area / duplicates, compact."""
+def remove_degenerate(vertices: np.ndarray, faces: np.ndarray, merge_tol: float = 1e-6) -> tuple:
+    """Merge coincident vertices (within ``merge_tol`` of the mesh size), drop faces with repeated
+    vertices / zero area / duplicates, compact."""
     v, f = _as_arrays(vertices, faces)
     if len(v) and merge_tol > 0:
+        lo = v.min(axis=0)
         scale = max(float(np.ptp(v, axis=0).max()), 1e-12)
-        keys = np.round(v / (scale * merge_tol)).astype(np.int64)
-        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        q = np.round((v - lo) / (scale * max(merge_tol, 1e-6))).astype(np.int64)  # < 2^21 per axis
+        keys = (q[:, 0] << 42) | (q[:, 1] << 21) | q[:, 2]
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         v = v[first]
         f = inverse.reshape(-1)[f]
     repeated = (f[:, 0] == f[:, 1]) | (f[:, 1] == f[:, 2]) | (f[:, 0] == f[:, 2])
@@ -34,7 +37,12 @@ def remove_degenerate(vertices: np.ndarray, faces: np.ndarray, merge_tol: float 
         area2 = np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
         scale = max(float(np.ptp(v, axis=0).max()), 1e-12)
         f = f[area2 > (scale * 1e-9) ** 2]
-        _, keep = np.unique(np.sort(f, axis=1), axis=0, return_index=True)
+        sf = np.sort(f, axis=1)
+        if len(v) < 2_000_000:  # one int64 key per face
+            n = np.int64(len(v))
+            _, keep = np.unique((sf[:, 0] * n + sf[:, 1]) * n + sf[:, 2], return_index=True)
+        else:
+            _, keep = np.unique(sf, axis=0, return_index=True)
         f = f[np.sort(keep)]
     return compact(v, f)
 

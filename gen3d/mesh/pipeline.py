@@ -22,7 +22,7 @@ from gen3d.texture.bake import bake_texture, idw_colours
 from gen3d.texture.material import PBRMaterial, material_from_hint
 from gen3d.texture.unwrap import unwrap
 
-CLASSICAL_MESHERS = ("poisson", "alpha", "ball")
+CLASSICAL_MESHERS = ("poisson", "alpha", "ball", "shell")
 DEFAULT_TEXTURE_SIZE = 1024
 DEFAULT_SIZE_M = 1.0
 
@@ -65,7 +65,12 @@ def reconstruct(
     elif mesher in CLASSICAL_MESHERS:
         from gen3d.mesh import classical
 
-        fn = {"poisson": classical.poisson_mesh, "alpha": classical.alpha_mesh, "ball": classical.ball_pivot_mesh}
+        fn = {
+            "poisson": classical.poisson_mesh,
+            "alpha": classical.alpha_mesh,
+            "ball": classical.ball_pivot_mesh,
+            "shell": lambda xyz: classical.shell_mesh(xyz, resolution=resolution),
+        }
         v, f = fn[mesher](cloud.xyz)
         timings["decode"] = time.perf_counter() - t0
         return v, f
