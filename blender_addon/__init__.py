@@ -1,0 +1,64 @@
+"""Gen3D for Blender: text prompt -> textured object at the 3D cursor, via a gen3d job server.
+
+Blender side is standard library only (no torch): the heavy work runs in ``gen3d serve``, started by the
+add-on from a configured ``gen3d`` executable or reached at a URL.
+"""
+
+from __future__ import annotations
+
+# Legacy add-on installs (Blender < 4.2 style) read this; extensions read blender_manifest.toml.
+bl_info = {
+    "name": "Gen3D",
+    "author": "gen3d developers",
+    "version": (0, 1, 0),
+    "blender": (4, 2, 0),
+    "location": "View3D > Sidebar > Gen3D",
+    "description": "Generate textured 3D objects from a text prompt",
+    "category": "Add Mesh",
+}
+
+if "bpy" in locals():  # script reload (F3 > Reload Scripts)
+    import importlib
+
+    for _m in (client, jobs, history, preferences, importer, operators, panels):  # noqa: F821
+        importlib.reload(_m)
+
+import bpy  # noqa: E402
+
+from . import client, history, importer, jobs, operators, panels, preferences  # noqa: E402,F401
+
+CLASSES = preferences.CLASSES + operators.CLASSES + panels.CLASSES
+
+
+def register():
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.gen3d = bpy.props.PointerProperty(type=preferences.GEN3D_Settings)
+    bpy.types.WindowManager.gen3d_history = bpy.props.CollectionProperty(type=preferences.GEN3D_HistoryItem)
+    bpy.types.WindowManager.gen3d_history_index = bpy.props.IntProperty(default=0)
+    bpy.app.timers.register(_load_history, first_interval=0.1)
+    if not bpy.app.background:
+        bpy.app.timers.register(operators._poll_timer, first_interval=1.0, persistent=True)
+
+
+def _load_history():
+    try:
+        operators.refresh_history()
+    except (AttributeError, OSError):
+        pass
+    return None
+
+
+def unregister():
+    for fn in (operators._poll_timer, _load_history):
+        if bpy.app.timers.is_registered(fn):
+            bpy.app.timers.unregister(fn)
+    if operators.STATE.runner is not None:
+        operators.STATE.runner.cancel()
+    operators.stop_local_server()
+    operators.STATE.runner = None
+    del bpy.types.WindowManager.gen3d_history_index
+    del bpy.types.WindowManager.gen3d_history
+    del bpy.types.Scene.gen3d
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)
