@@ -1,12 +1,13 @@
 """Gen3D for Blender: text prompt -> textured object at the 3D cursor, via a gen3d job server.
 
 Blender side is standard library only (no torch): the heavy work runs in ``gen3d serve``, started by the
-add-on from a configured ``gen3d`` executable or reached at a URL.
+add-on from a configured ``gen3d`` executable or reached at a URL. ``client``, ``jobs`` and ``history``
+never import bpy (importing this package does not either; ``register`` loads the bpy modules).
 """
 
 from __future__ import annotations
 
-# Legacy add-on installs (Blender < 4.2 style) read this; extensions read blender_manifest.toml.
+# Legacy add-on installs read this; Blender 4.2+ extensions read blender_manifest.toml.
 bl_info = {
     "name": "Gen3D",
     "author": "gen3d developers",
@@ -17,21 +18,19 @@ bl_info = {
     "category": "Add Mesh",
 }
 
-if "bpy" in locals():  # script reload (F3 > Reload Scripts)
+
+def _modules():
     import importlib
 
-    for _m in (client, jobs, history, preferences, importer, operators, panels):  # noqa: F821
-        importlib.reload(_m)
-
-import bpy  # noqa: E402
-
-from . import client, history, importer, jobs, operators, panels, preferences  # noqa: E402,F401
-
-CLASSES = preferences.CLASSES + operators.CLASSES + panels.CLASSES
+    names = ("client", "jobs", "history", "preferences", "importer", "operators", "panels")
+    return [importlib.import_module(f".{n}", __package__) for n in names]
 
 
 def register():
-    for cls in CLASSES:
+    import bpy
+
+    _, _, _, preferences, _, operators, panels = _modules()
+    for cls in preferences.CLASSES + operators.CLASSES + panels.CLASSES:
         bpy.utils.register_class(cls)
     bpy.types.Scene.gen3d = bpy.props.PointerProperty(type=preferences.GEN3D_Settings)
     bpy.types.WindowManager.gen3d_history = bpy.props.CollectionProperty(type=preferences.GEN3D_HistoryItem)
@@ -42,6 +41,8 @@ def register():
 
 
 def _load_history():
+    from . import operators
+
     try:
         operators.refresh_history()
     except (AttributeError, OSError):
@@ -50,6 +51,9 @@ def _load_history():
 
 
 def unregister():
+    import bpy
+
+    _, _, _, preferences, _, operators, panels = _modules()
     for fn in (operators._poll_timer, _load_history):
         if bpy.app.timers.is_registered(fn):
             bpy.app.timers.unregister(fn)
@@ -60,5 +64,5 @@ def unregister():
     del bpy.types.WindowManager.gen3d_history_index
     del bpy.types.WindowManager.gen3d_history
     del bpy.types.Scene.gen3d
-    for cls in reversed(CLASSES):
+    for cls in reversed(preferences.CLASSES + operators.CLASSES + panels.CLASSES):
         bpy.utils.unregister_class(cls)
