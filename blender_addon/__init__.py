@@ -60,7 +60,8 @@ def unregister():
     if operators.STATE.runner is not None:
         operators.STATE.runner.cancel()
     operators.stop_local_server()
-    operators.STATE.runner = None
+    st = operators.STATE
+    st.runner, st.online, st.health, st.message, st.last_error = None, None, {}, "", ""
     del bpy.types.WindowManager.gen3d_history_index
     del bpy.types.WindowManager.gen3d_history
     del bpy.types.Scene.gen3d

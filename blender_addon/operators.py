@@ -82,7 +82,7 @@ def start_local_server(context=None) -> LocalServer:
 def stop_local_server() -> None:
     if STATE.server is not None:
         STATE.server.stop()
-    STATE.server, STATE.online, STATE.health = None, False, {}
+        STATE.server, STATE.online, STATE.health, STATE.message = None, None, {}, "local server stopped"
 
 
 def check_server_async(context=None) -> None:

@@ -1,0 +1,167 @@
+"""Runs inside real Blender (the pip ``bpy`` module, background): install the built zip as an extension,
+enable, register/unregister, generate synchronously against a running server, inspect the imported
+object, undo. Writes every observation as JSON for tests/blender/test_addon_bpy.py to assert on.
+
+    python tests/blender/bpy_addon_check.py ZIP SERVER_URL OUT.json [--token T]
+(BLENDER_USER_RESOURCES and XDG_CACHE_HOME should point at temp folders.)
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import sys
+import traceback
+from pathlib import Path
+
+MOD = "bl_ext.user_default.gen3d"
+CHEAP = {"steps": 8, "mesher": "poisson", "texture_size": 256}
+
+
+def gen3d_types(bpy) -> list[str]:
+    return sorted(n for n in dir(bpy.types) if n.startswith("GEN3D"))
+
+
+def glb_extent(path: Path) -> list[float]:
+    data = path.read_bytes()
+    n = struct.unpack("<I", data[12:16])[0]
+    doc = json.loads(data[20:20 + n])
+    acc = doc["accessors"][doc["meshes"][0]["primitives"][0]["attributes"]["POSITION"]]
+    return [hi - lo for hi, lo in zip(acc["max"], acc["min"], strict=True)]
+
+
+def op_error(fn, **kw) -> str:
+    try:
+        r = fn(**kw)
+    except RuntimeError as e:
+        return str(e)
+    return f"no error ({r})"
+
+
+def main(zip_path: str, url: str, out: str, token: str = "") -> dict:
+    import bpy  # noqa: I001 - bpy first: it puts addon_utils on the path
+    import addon_utils
+
+    facts: dict = {"version": list(bpy.app.version), "online_access": bpy.app.online_access}
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+    # -- install + enable ------------------------------------------------------------------------------
+    facts["install"] = list(bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default",
+                                                                     enable_on_install=True))
+    facts["enabled_after_install"] = MOD in bpy.context.preferences.addons
+    facts["types_after_install"] = gen3d_types(bpy)
+    facts["ops"] = sorted(n for n in dir(bpy.ops.gen3d) if not n.startswith("_"))
+
+    # -- unregister / register cleanly ------------------------------------------------------------------
+    addon_utils.disable(MOD, default_set=True)
+    facts["types_after_disable"] = gen3d_types(bpy)
+    facts["scene_prop_after_disable"] = hasattr(bpy.types.Scene, "gen3d")
+    addon_utils.enable(MOD, default_set=True)
+    facts["types_after_reenable"] = gen3d_types(bpy)
+    facts["scene_prop_after_reenable"] = hasattr(bpy.types.Scene, "gen3d")
+
+    prefs = bpy.context.preferences.addons[MOD].preferences
+    prefs.connection, prefs.server_url, prefs.token = "URL", url, token
+    scene = bpy.context.scene
+
+    # -- disabled states explain why ---------------------------------------------------------------------
+    scene.gen3d.prompt = ""
+    facts["poll_empty_prompt"] = op_error(bpy.ops.gen3d.generate)
+    scene.gen3d.prompt = "a red chair"
+    facts["modal_in_background"] = op_error(bpy.ops.gen3d.generate)
+
+    # -- synchronous generate + import -------------------------------------------------------------------
+    scene.cursor.location = (1.0, 2.0, 0.5)
+    win = bpy.context.window_manager.windows[0]
+    override = {"window": win, "screen": win.screen, "area": win.screen.areas[-1]}
+    with bpy.context.temp_override(**override):
+        bpy.ops.ed.undo_push(message="before Gen3D")
+        facts["generate"] = list(bpy.ops.gen3d.generate_sync(prompt="a red chair", seed=7, size=1.2, quality="fast",
+                                                             options_json=json.dumps(CHEAP)))
+        bpy.ops.ed.undo_push(message="Gen3D: a red chair")  # what the UI pushes after an UNDO operator
+
+    objs = list(scene.objects)
+    facts["objects"] = [(o.name, o.type) for o in objs]
+    obj = next((o for o in objs if o.type == "MESH"), None)
+    if obj is not None:
+        world = [obj.matrix_world @ v.co for v in obj.data.vertices]
+        facts["obj"] = {
+            "name": obj.name, "data_name": obj.data.name,
+            "location": list(obj.location), "rotation": list(obj.rotation_euler), "scale": list(obj.scale),
+            "dimensions": list(obj.dimensions), "min_z": min(v.z for v in world),
+            "centre_xy": [(min(v[i] for v in world) + max(v[i] for v in world)) / 2 for i in (0, 1)],
+            "collections": [c.name for c in obj.users_collection],
+            "parent": obj.parent.name if obj.parent else None,
+            "props": {k: obj[k] for k in ("gen3d_prompt", "gen3d_seed", "gen3d_model", "gen3d_job_id") if k in obj},
+            "materials": [m.name for m in obj.data.materials if m],
+            "image_sizes": [list(n.image.size) for m in obj.data.materials if m and m.use_nodes
+                            for n in m.node_tree.nodes if n.type == "TEX_IMAGE" and n.image],
+            "image_linked_to_base_color": any(
+                lk.from_node.type == "TEX_IMAGE" and lk.to_socket.name == "Base Color"
+                for m in obj.data.materials if m and m.use_nodes for lk in m.node_tree.links),
+            "polygons": len(obj.data.polygons),
+            "selected": obj.select_get(), "active": bpy.context.view_layer.objects.active == obj,
+        }
+        from bl_ext.user_default.gen3d import operators  # noqa: PLC0415 - only importable once installed
+
+        glb = operators.user_dir() / "results" / f"{obj['gen3d_job_id']}.glb"
+        facts["glb_in_user_dir"] = glb.is_file()
+        facts["glb_extent_xyz"] = glb_extent(glb) if glb.is_file() else None
+        facts["history"] = [(h.prompt, h.seed) for h in bpy.context.window_manager.gen3d_history]
+        facts["history_file"] = str(operators.history().path)
+    facts["seed_written_back"] = scene.gen3d.seed
+    facts["gen3d_collection_in_scene"] = "Gen3D" in scene.collection.children
+
+    # -- undo removes it ----------------------------------------------------------------------------------
+    with bpy.context.temp_override(**override):
+        facts["undo"] = list(bpy.ops.ed.undo())
+    facts["objects_after_undo"] = [o.name for o in bpy.context.scene.objects]
+    with bpy.context.temp_override(**override):
+        facts["redo"] = list(bpy.ops.ed.redo())
+    facts["objects_after_redo"] = [o.name for o in bpy.context.scene.objects]
+    scene = bpy.context.scene  # undo/redo rebuild the data: old references are gone
+
+    # -- a server-side failure is reported with its cause ------------------------------------------------
+    facts["failure"] = op_error(bpy.ops.gen3d.generate_sync, prompt="a chair", seed=1,
+                                options_json=json.dumps({**CHEAP, "mesher": "sdf"}))
+
+    # -- a non-loopback URL is refused while online access is off (no traffic is sent) -------------------
+    prefs.server_url = "http://10.255.255.1:8717"
+    facts["offline_remote"] = op_error(bpy.ops.gen3d.generate_sync, prompt="a chair", seed=1)
+    prefs.server_url = url
+
+    # -- history re-import and "use these settings" ------------------------------------------------------
+    wm = bpy.context.window_manager
+    wm.gen3d_history_index = 0
+    scene.gen3d.prompt, scene.gen3d.random_seed = "something else", True
+    facts["history_use"] = list(bpy.ops.gen3d.history_use())
+    facts["settings_after_use"] = [scene.gen3d.prompt, scene.gen3d.seed, scene.gen3d.random_seed,
+                                   round(scene.gen3d.size, 4), scene.gen3d.quality]
+    n_before = len([o for o in bpy.data.objects if o.type == "MESH"])
+    facts["history_reimport"] = list(bpy.ops.gen3d.history_reimport())
+    facts["meshes_after_reimport"] = len([o for o in bpy.data.objects if o.type == "MESH"]) - n_before
+
+    # -- unregister cleanly --------------------------------------------------------------------------------
+    addon_utils.disable(MOD, default_set=True)
+    facts["types_after_final_disable"] = gen3d_types(bpy)
+    facts["wm_prop_after_final_disable"] = hasattr(bpy.types.WindowManager, "gen3d_history")
+    return facts
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    token = ""
+    if "--token" in args:
+        i = args.index("--token")
+        token = args[i + 1]
+        del args[i:i + 2]
+    zip_path, url, out = args
+    try:
+        result = main(zip_path, url, out, token)
+    except Exception:  # noqa: BLE001 - reported to the test
+        result = {"crash": traceback.format_exc()}
+    Path(out).write_text(json.dumps(result, indent=1, default=str))
+    sys.stdout.flush()
+    import os
+
+    os._exit(0)  # skip Blender's atexit teardown (the result is written)

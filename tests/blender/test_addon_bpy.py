@@ -1,0 +1,117 @@
+"""The add-on inside real Blender (pip ``bpy``, background), against a real ``gen3d serve``: install the
+built zip as an extension, enable, register/unregister, synchronous generate + import, the imported
+object, undo, failures, history. bpy runs in a subprocess (one bpy per process, its own user folders).
+
+bpy missing: skipped locally, a failure when CI=true (scripts/setup.sh --test installs it)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+from serve_helpers import Server, make_tiny_model  # noqa: E402
+
+TOKEN = "bpy-test-token-1"
+
+
+def _require_bpy() -> None:
+    if importlib.util.find_spec("bpy") is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("bpy is not installed in CI: run bash scripts/setup.sh --test")
+        pytest.skip("bpy is not installed (pip install 'bpy==4.2.*', or bash scripts/setup.sh --test)")
+
+
+@pytest.fixture(scope="module")
+def facts(tmp_path_factory) -> dict:
+    _require_bpy()
+    pytest.importorskip("fastapi", reason="the server extra is needed: pip install 'gen3d[server]'")
+    tmp = tmp_path_factory.mktemp("bpy_addon")
+    sys.path.insert(0, str(REPO / "scripts"))
+    import build_addon
+
+    zip_path = build_addon.build(tmp / "gen3d_blender.zip")
+    server = Server(make_tiny_model(tmp / "model"), tmp / "serve.log", token=TOKEN)
+    try:
+        server.wait_ready()
+        env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp / "blender_user"), XDG_CACHE_HOME=str(tmp / "cache"),
+                   OMP_NUM_THREADS="1", HOME=str(tmp / "home"))
+        for k in ("BLENDER_USER_RESOURCES", "XDG_CACHE_HOME", "HOME"):
+            Path(env[k]).mkdir(parents=True, exist_ok=True)
+        out = tmp / "facts.json"
+        proc = subprocess.run([sys.executable, str(HERE / "bpy_addon_check.py"), str(zip_path), server.url, str(out),
+                               "--token", TOKEN], env=env, cwd=tmp, capture_output=True, text=True, timeout=300)
+    finally:
+        server.stop()
+    assert out.is_file(), f"bpy run wrote nothing (rc {proc.returncode}): {proc.stderr[-3000:]}"
+    data = json.loads(out.read_text())
+    assert "crash" not in data, data.get("crash")
+    data["_user_dir"] = str(tmp / "blender_user")
+    return data
+
+
+ALL_TYPES = ["GEN3D_OT_cancel", "GEN3D_OT_generate", "GEN3D_OT_generate_sync", "GEN3D_OT_history_clear",
+             "GEN3D_OT_history_reimport", "GEN3D_OT_history_use", "GEN3D_OT_queue", "GEN3D_OT_release_model",
+             "GEN3D_OT_server_check", "GEN3D_OT_server_start", "GEN3D_OT_server_stop", "GEN3D_PT_generate",
+             "GEN3D_PT_history", "GEN3D_PT_server", "GEN3D_UL_history"]
+
+
+def test_installs_as_extension_and_registers_cleanly(facts):
+    assert facts["version"][:2] >= [4, 2]
+    assert facts["install"] == ["FINISHED"] and facts["enabled_after_install"]
+    assert facts["types_after_install"] == ALL_TYPES
+    assert facts["types_after_disable"] == [] and not facts["scene_prop_after_disable"]
+    assert facts["types_after_reenable"] == ALL_TYPES and facts["scene_prop_after_reenable"]
+    assert facts["types_after_final_disable"] == [] and not facts["wm_prop_after_final_disable"]
+
+
+def test_disabled_states_explain_why(facts):
+    assert "Enter a prompt first" in facts["poll_empty_prompt"]
+    # timers never run in background Blender: the modal operator refuses and points at the blocking one
+    assert "generate_sync" in facts["modal_in_background"]
+
+
+def test_imported_object(facts):
+    assert facts["generate"] == ["FINISHED"]
+    assert facts["objects"] == [["a red chair", "MESH"]]  # one object: no glTF empties left
+    o = facts["obj"]
+    assert o["name"] == "a red chair" and o["parent"] is None
+    assert o["location"] == pytest.approx([1.0, 2.0, 0.5])  # at the 3D cursor
+    assert o["rotation"] == [0.0, 0.0, 0.0] and o["scale"] == [1.0, 1.0, 1.0]
+    assert o["min_z"] == pytest.approx(0.5, abs=1e-5)  # standing on the cursor
+    assert o["centre_xy"] == pytest.approx([1.0, 2.0], abs=1e-5)
+    assert max(o["dimensions"]) == pytest.approx(1.2, rel=1e-4)  # real size in metres
+    gx, gy, gz = facts["glb_extent_xyz"]  # glTF Y up -> Blender Z up
+    assert o["dimensions"] == pytest.approx([gx, gz, gy], rel=1e-4)
+    assert o["collections"] == ["Gen3D"] and facts["gen3d_collection_in_scene"]
+    assert o["props"]["gen3d_prompt"] == "a red chair" and o["props"]["gen3d_seed"] == 7
+    assert o["props"]["gen3d_model"] and len(o["props"]["gen3d_job_id"]) == 16
+    assert o["materials"] and o["image_sizes"] == [[256, 256]] and o["image_linked_to_base_color"]
+    assert o["polygons"] > 100 and o["selected"] and o["active"]
+    assert facts["seed_written_back"] == 7
+    assert facts["glb_in_user_dir"] and facts["history_file"].startswith(facts["_user_dir"])
+
+
+def test_undo_removes_it(facts):
+    assert facts["undo"] == ["FINISHED"] and facts["objects_after_undo"] == []
+    assert facts["redo"] == ["FINISHED"] and facts["objects_after_redo"] == ["a red chair"]
+
+
+def test_failures_carry_the_cause(facts):
+    assert "no SDF decoder" in facts["failure"]
+    assert "Allow Online Access" in facts["offline_remote"]
+
+
+def test_history(facts):
+    assert facts["history"] == [["a red chair", 7]]
+    assert facts["history_use"] == ["FINISHED"]
+    assert facts["settings_after_use"] == ["a red chair", 7, False, 1.2, "fast"]
+    assert facts["history_reimport"] == ["FINISHED"] and facts["meshes_after_reimport"] == 1
