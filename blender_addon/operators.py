@@ -224,34 +224,11 @@ class GEN3D_OT_generate(bpy.types.Operator):
         if bpy.app.background:
             self.report({"ERROR"}, "timers do not run in background Blender: use bpy.ops.gen3d.generate_sync")
             return {"CANCELLED"}
-        settings = context.scene.gen3d
         try:
-            tasks = _tasks_from(settings)
-            prepare = None
-            if local_mode(context) and (STATE.server is None or not STATE.server.running()):
-                server = start_local_server(context)
-                prepare = server.wait_ready
-            client = (Client(STATE.server.url, (prefs(context).token or None), timeout=30.0)
-                      if local_mode(context) else get_client(context))
+            start_run(context, _tasks_from(context.scene.gen3d))
         except ClientError as e:
             self.report({"ERROR"}, str(e))
             return {"CANCELLED"}
-        runner = Runner(client, user_dir() / "results")
-        runner.add(tasks)
-        STATE.runner, STATE.last_error = runner, ""
-        if prepare is not None:
-            def start():
-                try:
-                    STATE.health = prepare()
-                    STATE.online = True
-                except ClientError as e:
-                    STATE.last_error = str(e)
-                    runner.cancel()
-                    return
-                runner.start()
-            threading.Thread(target=start, daemon=True).start()
-        else:
-            runner.start()
         self._imported = 0
         wm = context.window_manager
         self._timer = wm.event_timer_add(0.2, window=context.window)
@@ -267,29 +244,73 @@ class GEN3D_OT_generate(bpy.types.Operator):
         for area in context.screen.areas if context.screen else []:
             if area.type == "VIEW_3D":
                 area.tag_redraw()
-        for task in runner.take_ready():
-            try:
-                obj = _import_task(context, task)
-                task.state = "imported"
-                context.scene.gen3d.seed = task.seed
-                self._imported += 1
-                self.report({"INFO"}, f"imported {obj.name} (seed {task.seed})")
-            except importer.ImportError_ as e:
-                task.state, task.error = "failed", str(e)
-        if runner.busy:
+        objs, busy = pump(context, runner)
+        for obj in objs:
+            self.report({"INFO"}, f"imported {obj.name} (seed {obj['gen3d_seed']})")
+        self._imported += len(objs)
+        if busy:
             return {"PASS_THROUGH"}
         context.window_manager.event_timer_remove(self._timer)
-        errors = [f"{t.label()}: {t.error}" for t in runner.tasks if t.state == "failed"]
-        if STATE.last_error:
-            errors.insert(0, STATE.last_error)
+        errors = finish_run(context, runner)
         if errors:
-            STATE.last_error = errors[0]
             self.report({"ERROR"}, errors[0])
-        p = prefs(context)
-        if p is not None and p.release_model:
-            client = runner.client
-            threading.Thread(target=lambda: _quiet(client.release), daemon=True).start()
         return {"FINISHED"} if self._imported else {"CANCELLED"}
+
+
+# The modal operator's three steps, callable on their own (background tests drive them without timers).
+def start_run(context, tasks: list[Task]) -> Runner:
+    """Start the worker thread for ``tasks`` (starting the local server first when needed)."""
+    prepare = None
+    if local_mode(context) and (STATE.server is None or not STATE.server.running()):
+        prepare = start_local_server(context).wait_ready
+    client = (Client(STATE.server.url, (prefs(context).token or None), timeout=30.0)
+              if local_mode(context) else get_client(context))
+    runner = Runner(client, user_dir() / "results")
+    runner.add(tasks)
+    STATE.runner, STATE.last_error = runner, ""
+    if prepare is None:
+        runner.start()
+        return runner
+
+    def start():
+        try:
+            STATE.health = prepare()
+            STATE.online = True
+        except ClientError as e:
+            STATE.last_error = str(e)
+            runner.cancel()
+            return
+        runner.start()
+
+    threading.Thread(target=start, daemon=True).start()
+    return runner
+
+
+def pump(context, runner: Runner) -> tuple[list, bool]:
+    """Main thread, once per timer tick: import what has been downloaded. Returns (objects, still busy)."""
+    objs = []
+    for task in runner.take_ready():
+        try:
+            objs.append(_import_task(context, task))
+            task.state = "imported"
+            context.scene.gen3d.seed = task.seed  # the seed used, written back
+        except importer.ImportError_ as e:
+            task.state, task.error = "failed", str(e)
+    return objs, runner.busy
+
+
+def finish_run(context, runner: Runner) -> list[str]:
+    """After the last task: collect errors (shown in the panel) and release the model if asked."""
+    errors = [f"{t.label()}: {t.error}" for t in runner.tasks if t.state == "failed"]
+    if STATE.last_error:
+        errors.insert(0, STATE.last_error)
+    if errors:
+        STATE.last_error = errors[0]
+    p = prefs(context)
+    if p is not None and p.release_model:
+        client = runner.client
+        threading.Thread(target=lambda: _quiet(client.release), daemon=True).start()
+    return errors
 
 
 def _quiet(fn):

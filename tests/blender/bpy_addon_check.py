@@ -38,6 +38,63 @@ def op_error(fn, **kw) -> str:
     return f"no error ({r})"
 
 
+def pump_until_idle(bpy, operators, runner, timeout: float = 180.0) -> tuple[list, list[str]]:
+    import time
+
+    objs, texts, t0 = [], [], time.monotonic()
+    while True:
+        got, busy = operators.pump(bpy.context, runner)
+        objs += [o.name for o in got]
+        texts.append(runner.summary()[0])
+        if not busy:
+            return objs, texts
+        if time.monotonic() - t0 > timeout:
+            raise RuntimeError(f"runner still busy after {timeout} s: {texts[-1]}")
+        time.sleep(0.05)
+
+
+def modal_flow(bpy, scene) -> dict:
+    import time
+
+    from bl_ext.user_default.gen3d import jobs, operators  # noqa: PLC0415 - only importable once installed
+
+    f: dict = {}
+    n0 = len(scene.objects)
+    s = scene.gen3d
+    s.prompt, s.random_seed, s.seed, s.variations, s.quality, s.size = "a blue mug", False, 30, 1, "fast", 0.5
+    runner = operators.start_run(bpy.context, operators._tasks_from(s))
+    s.prompt, s.seed = "a green tree", 40
+    f["queue_op"] = list(bpy.ops.gen3d.queue())  # a second prompt while the first runs
+    f["generate_while_busy"] = op_error(bpy.ops.gen3d.generate)
+    f["cancel_poll_while_busy"] = bpy.ops.gen3d.cancel.poll()
+    f["flow_objects"], texts = pump_until_idle(bpy, operators, runner)
+    f["flow_texts"] = sorted(set(texts))
+    f["flow_states"] = [(t.prompt, t.seed, t.state) for t in runner.tasks]
+    f["flow_errors"] = operators.finish_run(bpy.context, runner)
+    f["flow_seed_written_back"] = scene.gen3d.seed
+    f["flow_new_objects"] = len(scene.objects) - n0
+
+    # cancel from the Cancel operator while the first of two diffuses; the second never starts
+    n1 = len(scene.objects)
+    tasks = jobs.plan("a lamp", 5, 2, "fast", 1.0, steps=1000)
+    runner = operators.start_run(bpy.context, tasks)
+    t0 = time.monotonic()
+    while not (tasks[0].stage == "diffuse" and tasks[0].progress > 0.06):
+        if time.monotonic() - t0 > 60 or tasks[0].state in jobs.FINISHED:
+            raise RuntimeError(f"the long job never reached diffusion: {tasks[0]}")
+        time.sleep(0.05)
+    f["progress_text_running"] = runner.summary()[0]
+    f["cancel_op"] = list(bpy.ops.gen3d.cancel())
+    t_cancel = time.monotonic()
+    _, _ = pump_until_idle(bpy, operators, runner, timeout=60)
+    f["cancel_seconds"] = time.monotonic() - t_cancel
+    f["cancel_states"] = [t.state for t in tasks]
+    f["cancel_new_objects"] = len(scene.objects) - n1
+    f["cancel_errors"] = operators.finish_run(bpy.context, runner)
+    f["cancel_poll_after"] = bpy.ops.gen3d.cancel.poll()
+    return f
+
+
 def main(zip_path: str, url: str, out: str, token: str = "") -> dict:
     import bpy  # noqa: I001 - bpy first: it puts addon_utils on the path
     import addon_utils
@@ -125,6 +182,9 @@ def main(zip_path: str, url: str, out: str, token: str = "") -> dict:
     facts["failure"] = op_error(bpy.ops.gen3d.generate_sync, prompt="a chair", seed=1,
                                 options_json=json.dumps({**CHEAP, "mesher": "sdf"}))
 
+    # -- the modal operator's flow, its timer ticks driven by hand (timers do not run in background) ------
+    facts.update(modal_flow(bpy, scene))
+
     # -- a non-loopback URL is refused while online access is off (no traffic is sent) -------------------
     prefs.server_url = "http://10.255.255.1:8717"
     facts["offline_remote"] = op_error(bpy.ops.gen3d.generate_sync, prompt="a chair", seed=1)
@@ -132,7 +192,8 @@ def main(zip_path: str, url: str, out: str, token: str = "") -> dict:
 
     # -- history re-import and "use these settings" ------------------------------------------------------
     wm = bpy.context.window_manager
-    wm.gen3d_history_index = 0
+    facts["history_final"] = [(h.prompt, h.seed) for h in wm.gen3d_history]
+    wm.gen3d_history_index = [h.prompt for h in wm.gen3d_history].index("a red chair")
     scene.gen3d.prompt, scene.gen3d.random_seed = "something else", True
     facts["history_use"] = list(bpy.ops.gen3d.history_use())
     facts["settings_after_use"] = [scene.gen3d.prompt, scene.gen3d.seed, scene.gen3d.random_seed,

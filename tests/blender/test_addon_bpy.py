@@ -112,6 +112,25 @@ def test_failures_carry_the_cause(facts):
 
 def test_history(facts):
     assert facts["history"] == [["a red chair", 7]]
+    assert facts["history_final"] == [["a green tree", 40], ["a blue mug", 30], ["a red chair", 7]]  # newest first
     assert facts["history_use"] == ["FINISHED"]
     assert facts["settings_after_use"] == ["a red chair", 7, False, 1.2, "fast"]
     assert facts["history_reimport"] == ["FINISHED"] and facts["meshes_after_reimport"] == 1
+
+
+def test_modal_flow_progress_queue_and_import(facts):
+    assert facts["queue_op"] == ["FINISHED"]
+    assert "A generation is running" in facts["generate_while_busy"] and facts["cancel_poll_while_busy"]
+    assert facts["flow_states"] == [["a blue mug", 30, "imported"], ["a green tree", 40, "imported"]]
+    assert facts["flow_objects"] == ["a blue mug", "a green tree"] and facts["flow_new_objects"] == 2
+    assert facts["flow_errors"] == [] and facts["flow_seed_written_back"] == 40
+    assert any("+1 queued" in t for t in facts["flow_texts"]), facts["flow_texts"]
+    assert "2/2 done" in facts["flow_texts"]
+
+
+def test_cancel_from_the_panel(facts):
+    assert facts["progress_text_running"].startswith("diffuse") and "+1 queued" in facts["progress_text_running"]
+    assert facts["cancel_op"] == ["FINISHED"]
+    assert facts["cancel_states"] == ["cancelled", "cancelled"]
+    assert facts["cancel_seconds"] < 10 and facts["cancel_new_objects"] == 0
+    assert facts["cancel_errors"] == [] and facts["cancel_poll_after"] is False
