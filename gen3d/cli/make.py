@@ -119,10 +119,7 @@ def _make(prompt, output, fmt, seed, variations, steps, guidance, model, device,
     planned = [p for o in outs for p in (output_paths(o, lods=lods) if not points_only else [o])]
     if preview is not None:
         planned.append(preview)
-    check_outputs(planned, force=force)  # before any slow work
-    for o in outs:
-        if not o.parent.exists() and str(o.parent) not in ("", "."):
-            fail(f"folder {o.parent} does not exist: create it or choose another -o")
+    check_outputs(planned, force=force)  # before any slow work (creates missing output folders)
 
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
