@@ -4,6 +4,8 @@ against real shapes of the category."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
@@ -13,12 +15,11 @@ from scipy import linalg
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """FID between two feature sets [M, D] (Gaussian fit of each)."""
     mu1, mu2 = a.mean(0), b.mean(0)
-    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
-    if not np.isfinite(covmean).all():
-        eps = np.eye(len(s1)) * 1e-6
-        covmean = linalg.sqrtm((s1 + eps) @ (s2 + eps))
-    covmean = covmean.real
+    eps = np.eye(a.shape[1]) * 1e-6  # keeps the product well-conditioned for small sample sets
+    s1, s2 = np.cov(a, rowvar=False) + eps, np.cov(b, rowvar=False) + eps
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = np.real(linalg.sqrtm(s1 @ s2))
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
 
 
