@@ -2,7 +2,7 @@
 enable, register/unregister, generate synchronously against a running server, inspect the imported
 object, undo. Writes every observation as JSON for tests/blender/test_addon_bpy.py to assert on.
 
-    python tests/blender/bpy_addon_check.py ZIP SERVER_URL OUT.json [--token T]
+    python tests/blender/bpy_addon_check.py ZIP SERVER_URL OUT.json [--token T] [--executable GEN3D --model DIR]
 (BLENDER_USER_RESOURCES and XDG_CACHE_HOME should point at temp folders.)
 """
 
@@ -95,7 +95,7 @@ def modal_flow(bpy, scene) -> dict:
     return f
 
 
-def main(zip_path: str, url: str, out: str, token: str = "") -> dict:
+def main(zip_path: str, url: str, out: str, token: str = "", executable: str = "", model: str = "") -> dict:
     import bpy  # noqa: I001 - bpy first: it puts addon_utils on the path
     import addon_utils
 
@@ -190,6 +190,20 @@ def main(zip_path: str, url: str, out: str, token: str = "") -> dict:
     facts["offline_remote"] = op_error(bpy.ops.gen3d.generate_sync, prompt="a chair", seed=1)
     prefs.server_url = url
 
+    # -- an unreachable server: the check marks it offline and Generate says why ---------------------------
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    prefs.server_url = dead
+    facts["check_dead"] = op_error(bpy.ops.gen3d.server_check)
+    scene.gen3d.prompt = "a chair"
+    facts["poll_server_offline"] = op_error(bpy.ops.gen3d.generate)
+    prefs.server_url = url
+    facts["check_alive"] = op_error(bpy.ops.gen3d.server_check)
+    facts["has_progress_widget"] = "progress" in bpy.types.UILayout.bl_rna.functions  # the panel's bar
+
     # -- history re-import and "use these settings" ------------------------------------------------------
     wm = bpy.context.window_manager
     facts["history_final"] = [(h.prompt, h.seed) for h in wm.gen3d_history]
@@ -202,23 +216,45 @@ def main(zip_path: str, url: str, out: str, token: str = "") -> dict:
     facts["history_reimport"] = list(bpy.ops.gen3d.history_reimport())
     facts["meshes_after_reimport"] = len([o for o in bpy.data.objects if o.type == "MESH"]) - n_before
 
+    # -- local mode: the add-on starts gen3d serve itself from the configured executable ------------------
+    if executable:
+        from bl_ext.user_default.gen3d import operators  # noqa: PLC0415
+
+        prefs.connection, prefs.executable, prefs.model, prefs.device, prefs.token = (
+            "LOCAL", executable, model, "cpu", "")
+        prefs.auto_start = False
+        scene.gen3d.prompt = "a chair"
+        facts["poll_local_offline"] = op_error(bpy.ops.gen3d.generate)
+        prefs.auto_start = True
+        objs = operators.generate_and_import(bpy.context, "a small box", seed=3, quality="fast", size=0.25,
+                                             steps=8, texture_size=256, mesher="poisson")
+        facts["local_objects"] = [(o.name, round(max(o.dimensions), 4), o["gen3d_seed"]) for o in objs]
+        proc = operators.STATE.server.proc
+        facts["local_server_running"] = proc.poll() is None
+
     # -- unregister cleanly --------------------------------------------------------------------------------
     addon_utils.disable(MOD, default_set=True)
     facts["types_after_final_disable"] = gen3d_types(bpy)
     facts["wm_prop_after_final_disable"] = hasattr(bpy.types.WindowManager, "gen3d_history")
+    if executable:
+        facts["local_server_stopped_on_disable"] = proc.poll() is not None
     return facts
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    token = ""
-    if "--token" in args:
-        i = args.index("--token")
-        token = args[i + 1]
-        del args[i:i + 2]
-    zip_path, url, out = args
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("zip")
+    ap.add_argument("url")
+    ap.add_argument("out")
+    ap.add_argument("--token", default="")
+    ap.add_argument("--executable", default="", help="gen3d executable: also test the add-on starting a server")
+    ap.add_argument("--model", default="", help="model for that server")
+    a = ap.parse_args()
+    out = a.out
     try:
-        result = main(zip_path, url, out, token)
+        result = main(a.zip, a.url, a.out, a.token, a.executable, a.model)
     except Exception:  # noqa: BLE001 - reported to the test
         result = {"crash": traceback.format_exc()}
     Path(out).write_text(json.dumps(result, indent=1, default=str))

@@ -2,7 +2,8 @@
 built zip as an extension, enable, register/unregister, synchronous generate + import, the imported
 object, undo, failures, history. bpy runs in a subprocess (one bpy per process, its own user folders).
 
-bpy missing: skipped locally, a failure when CI=true (scripts/setup.sh --test installs it)."""
+Blender 4.2 (pip bpy in .venv) and 5.0 (bpy 5.0.1 in .venv-bpy5); a missing one is skipped locally and a
+failure when CI=true (scripts/setup.sh --test installs both)."""
 
 from __future__ import annotations
 
@@ -18,43 +19,64 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
-from serve_helpers import Server, make_tiny_model  # noqa: E402
+from serve_helpers import GEN3D, Server, make_tiny_model  # noqa: E402
 
 TOKEN = "bpy-test-token-1"
+# Blender 4.2 LTS: the pip bpy in this venv (shares numpy 2). Blender 5.0: bpy 5.0.1 in its own venv
+# (scripts/setup.sh --test makes .venv-bpy5; GEN3D_BPY5_PYTHON overrides the interpreter).
+BPY5_PYTHON = Path(os.environ.get("GEN3D_BPY5_PYTHON", REPO / ".venv-bpy5" / "bin" / "python"))
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def _require_bpy() -> None:
-    if importlib.util.find_spec("bpy") is None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("bpy is not installed in CI: run bash scripts/setup.sh --test")
-        pytest.skip("bpy is not installed (pip install 'bpy==4.2.*', or bash scripts/setup.sh --test)")
+def _missing(what: str) -> None:
+    if CI:
+        pytest.fail(f"{what} is not installed in CI: run bash scripts/setup.sh --test")
+    pytest.skip(f"{what} is not installed (bash scripts/setup.sh --test installs it)")
 
 
 @pytest.fixture(scope="module")
-def facts(tmp_path_factory) -> dict:
-    _require_bpy()
+def bpy_server(tmp_path_factory):
     pytest.importorskip("fastapi", reason="the server extra is needed: pip install 'gen3d[server]'")
-    tmp = tmp_path_factory.mktemp("bpy_addon")
+    tmp = tmp_path_factory.mktemp("bpy_server")
+    model = make_tiny_model(tmp / "model")
+    server = Server(model, tmp / "serve.log", token=TOKEN)
+    try:
+        server.wait_ready()
+        yield server, model
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module", params=["4.2", "5.0"])
+def facts(request, bpy_server, tmp_path_factory) -> dict:
+    if request.param == "4.2":
+        if importlib.util.find_spec("bpy") is None:
+            _missing("bpy 4.2 (pip install 'bpy==4.2.*')")
+        python = Path(sys.executable)
+    else:
+        if not BPY5_PYTHON.is_file():
+            _missing(f"bpy 5.0.1 ({BPY5_PYTHON})")
+        python = BPY5_PYTHON
+    server, model = bpy_server
+    tmp = tmp_path_factory.mktemp(f"bpy_addon_{request.param}")
     sys.path.insert(0, str(REPO / "scripts"))
     import build_addon
 
     zip_path = build_addon.build(tmp / "gen3d_blender.zip")
-    server = Server(make_tiny_model(tmp / "model"), tmp / "serve.log", token=TOKEN)
-    try:
-        server.wait_ready()
-        env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp / "blender_user"), XDG_CACHE_HOME=str(tmp / "cache"),
-                   OMP_NUM_THREADS="1", HOME=str(tmp / "home"))
-        for k in ("BLENDER_USER_RESOURCES", "XDG_CACHE_HOME", "HOME"):
-            Path(env[k]).mkdir(parents=True, exist_ok=True)
-        out = tmp / "facts.json"
-        proc = subprocess.run([sys.executable, str(HERE / "bpy_addon_check.py"), str(zip_path), server.url, str(out),
-                               "--token", TOKEN], env=env, cwd=tmp, capture_output=True, text=True, timeout=300)
-    finally:
-        server.stop()
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp / "blender_user"), XDG_CACHE_HOME=str(tmp / "cache"),
+               OMP_NUM_THREADS="1", HOME=str(tmp / "home"))
+    for k in ("BLENDER_USER_RESOURCES", "XDG_CACHE_HOME", "HOME"):
+        Path(env[k]).mkdir(parents=True, exist_ok=True)
+    out = tmp / "facts.json"
+    cmd = [str(python), str(HERE / "bpy_addon_check.py"), str(zip_path), server.url, str(out), "--token", TOKEN]
+    if request.param == "4.2":  # once is enough: the add-on starting its own server from the gen3d executable
+        cmd += ["--executable", str(GEN3D), "--model", str(model)]
+    proc = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True, timeout=300)
     assert out.is_file(), f"bpy run wrote nothing (rc {proc.returncode}): {proc.stderr[-3000:]}"
     data = json.loads(out.read_text())
     assert "crash" not in data, data.get("crash")
     data["_user_dir"] = str(tmp / "blender_user")
+    data["_blender"] = request.param
     return data
 
 
@@ -65,7 +87,7 @@ ALL_TYPES = ["GEN3D_OT_cancel", "GEN3D_OT_generate", "GEN3D_OT_generate_sync", "
 
 
 def test_installs_as_extension_and_registers_cleanly(facts):
-    assert facts["version"][:2] >= [4, 2]
+    assert facts["version"][:2] == ([4, 2] if facts["_blender"] == "4.2" else [5, 0])
     assert facts["install"] == ["FINISHED"] and facts["enabled_after_install"]
     assert facts["types_after_install"] == ALL_TYPES
     assert facts["types_after_disable"] == [] and not facts["scene_prop_after_disable"]
@@ -108,6 +130,20 @@ def test_undo_removes_it(facts):
 def test_failures_carry_the_cause(facts):
     assert "no SDF decoder" in facts["failure"]
     assert "Allow Online Access" in facts["offline_remote"]
+
+
+def test_offline_server_is_explained(facts):
+    assert "Server offline" in facts["poll_server_offline"] and "cannot reach" in facts["poll_server_offline"]
+    assert facts["check_alive"].startswith("no error")
+    assert facts["has_progress_widget"]
+
+
+def test_addon_starts_its_own_server(facts):
+    if facts["_blender"] != "4.2":
+        pytest.skip("run once, under Blender 4.2")
+    assert "press Start server, or enable auto-start" in facts["poll_local_offline"]
+    assert facts["local_objects"] == [["a small box", 0.25, 3]]
+    assert facts["local_server_running"] and facts["local_server_stopped_on_disable"]
 
 
 def test_history(facts):
