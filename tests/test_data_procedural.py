@@ -202,3 +202,14 @@ def test_lathe_containment_equals_the_winding_number():
                 assert (lathe_contains(p.profile, p.sections, p.to_local, q) == exact).all(), (category, p.name)
                 checked += 1
     assert checked > 30
+
+
+@pytest.mark.parametrize("family", sorted({c.family for c in CATEGORIES.values()}))
+def test_builders_never_raise_over_many_seeds(family):
+    # parameter ranges that depend on each other (e.g. a table's depth on its width) must stay valid
+    from gen3d.data.procedural import draft_shape
+
+    for name in [n for n in NAMES if CATEGORIES[n].family == family]:
+        for seed in range(100, 260):
+            draft, _ = draft_shape(name, seed)
+            assert draft.parts and len(draft.params) >= 5

@@ -142,6 +142,7 @@ def build_cache(
         results = pool.imap(_build_chunk, jobs)
     else:
         results = map(_build_chunk, jobs)
+    failed = True
     try:
         for items in results:
             first = items[0][0]["index"]
@@ -153,9 +154,13 @@ def build_cache(
             want = min((shard + 1) * spec.shard_size, spec.n) - shard * spec.shard_size
             if len(pending[shard]) == want:
                 _write_shard(root, shard, sorted(pending.pop(shard), key=lambda it: it[0]["index"]))
+        failed = False
     finally:
         if pool is not None:
-            pool.close()
+            if failed:  # do not wait for the remaining jobs when one failed
+                pool.terminate()
+            else:
+                pool.close()
             pool.join()
     with open(root / "manifest.jsonl.tmp", "w") as f:
         for s in range(n_shards):

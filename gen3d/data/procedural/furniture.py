@@ -120,7 +120,7 @@ def table(rng: np.random.Generator) -> Draft:
     k = Kit(rng)
     shape = k.choice("top_shape", ["rectangular", "round", "square"])
     w = k.uniform("width", 0.7, 2.0)
-    d = w if shape != "rectangular" else k.uniform("depth", 0.6, min(1.0, w * 0.8))
+    d = w if shape != "rectangular" else k.uniform("depth", 0.5, min(1.0, w * 0.8))
     h = k.uniform("height", 0.4, 0.78)
     t = k.uniform("top_thickness", 0.025, 0.06)
     base = k.choice("base", ["four legs", "pedestal", "trestle"])
