@@ -83,3 +83,8 @@ def test_loaders_with_workers(cache_dir):
     assert sdf["occupancy"].shape == (3, 100) and set(sdf["occupancy"].unique().tolist()) <= {0.0, 1.0}
     fly = next(iter(DataLoader(ProceduralDataset(4, seed=1, n_points=64, sdf=(32, 32)), batch_size=2, num_workers=2)))
     assert fly["points"].shape == (2, 6, 64) and fly["queries"].shape == (2, 3, 64)
+
+
+def test_a_failing_job_stops_the_build(tmp_path):
+    with pytest.raises(KeyError, match="dragon"):
+        build_cache(tmp_path / "bad", CacheSpec(n=200, shard_size=50, categories=("dragon",)), workers=2)
