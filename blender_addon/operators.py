@@ -3,6 +3,7 @@ on the main thread, and the imports happen inside the operator so a run is one u
 
 from __future__ import annotations
 
+import atexit
 import threading
 from pathlib import Path
 
@@ -27,6 +28,17 @@ class _State:
 
 
 STATE = _State()
+
+
+def _stop_at_exit() -> None:
+    try:
+        if STATE.server is not None:
+            STATE.server.stop(timeout=5.0)
+    except Exception:  # noqa: BLE001 - interpreter shutdown: best effort
+        pass
+
+
+atexit.register(_stop_at_exit)  # a server the add-on started never outlives Blender
 
 
 # -- paths, history ---------------------------------------------------------------------------------------

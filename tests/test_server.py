@@ -222,3 +222,10 @@ def test_cli_refuses_network_bind_without_token():
                        timeout=60)
     assert r.returncode == 2
     assert "--token" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_cli_preload_failure_is_one_line(tmp_path):
+    r = subprocess.run([str(GEN3D), "serve", "--model", str(tmp_path / "missing"), "--preload", "--port", "1"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: unknown model") and r.stderr.count("\n") == 1
