@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
         output: list[Path] = typer.Option(
             ..., "-o", "--output", help="Output file(s): .glb, .obj (+.mtl, .png), .ply, .usdz; repeat for several."
         ),
-        mesher: str = typer.Option("poisson", "--mesher", help="poisson | alpha | ball (| sdf when installed)."),
+        mesher: str = typer.Option(
+            "shell", "--mesher", help="shell (default, keeps thin parts) | poisson | alpha | ball (open3d)."
+        ),
         texture_size: int = typer.Option(1024, "--texture-size", help="Base-colour texture size in texels."),
         size: float = typer.Option(None, "--size", help="Largest dimension in metres (default 1 m)."),
         max_faces: int = typer.Option(None, "--max-faces", help="Face budget before unwrapping (default 10000)."),

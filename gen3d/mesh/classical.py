@@ -136,12 +136,24 @@ def ball_pivot_mesh(
     return np.asarray(mesh.vertices, dtype=np.float32), f
 
 
+def shell_radius(xyz: np.ndarray) -> float:
+    """Ball radius that closes the gaps between samples: 1.1x the 99th percentile of the distance to
+    the 3rd nearest neighbour, kept within 2..4x the mean nearest-neighbour spacing (even, FPS-like
+    clouds get about 2x; uniformly random samples, with their larger holes, about 3.5x)."""
+    from scipy.spatial import cKDTree
+
+    pts = np.asarray(xyz, dtype=np.float64)
+    d, _ = cKDTree(pts).query(pts, k=min(4, len(pts)))
+    mean = float(d[:, 1].mean())
+    return float(np.clip(1.1 * np.percentile(d[:, -1], 99), 2.0 * mean, 4.0 * mean))
+
+
 def shell_mesh(
     xyz: np.ndarray, resolution: int = 128, radius: float | None = None, smooth_iterations: int = 2
 ) -> tuple[np.ndarray, np.ndarray]:
     """Point-shell mesher: needs no normals, keeps thin parts; pure numpy/scipy (no open3d).
 
-    The distance to the nearest point minus ``radius`` (default 2x the mean spacing) is a
+    The distance to the nearest point minus ``radius`` (default :func:`shell_radius`) is a
     1-Lipschitz SDF of the union of balls around the points; the coarse-to-fine grid meshes it, the
     inner (cavity) shells are dropped, and the outer shell is moved back by ``radius`` along its
     normals (the erosion half of a morphological closing), so the surface returns onto the points
@@ -154,7 +166,7 @@ def shell_mesh(
     from gen3d.mesh.grid import default_stride, mesh_from_sdf
 
     pts = np.asarray(xyz, dtype=np.float64)
-    r = 2.0 * mean_spacing(pts) if radius is None else float(radius)
+    r = shell_radius(pts) if radius is None else float(radius)
     tree = cKDTree(pts)
 
     half = float(np.abs(pts).max()) + r
@@ -181,5 +193,7 @@ def shell_mesh(
     v, f = compact(v, f[keep])
     if smooth_iterations > 0:
         v = smooth(v, f, smooth_iterations)
-    v = v - vertex_normals(v, f).astype(np.float64) * r
+    # erode by 0.9 r, not r: a full erosion collapses the rounded edges/corners of the shell onto lines
+    # and points (zero-area triangles the decimator cannot handle); 0.1 r of rounding remains
+    v = v - vertex_normals(v, f).astype(np.float64) * (0.9 * r)
     return v.astype(np.float32), f

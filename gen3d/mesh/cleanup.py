@@ -37,14 +37,37 @@ def remove_degenerate(vertices: np.ndarray, faces: np.ndarray, merge_tol: float 
         area2 = np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
         scale = max(float(np.ptp(v, axis=0).max()), 1e-12)
         f = f[area2 > (scale * 1e-9) ** 2]
+        # faces over the same three vertices: one copy of a same-wound duplicate is kept; a back-to-back
+        # pair (opposite winding, a zero-volume fin left by edge collapses) is removed entirely
         sf = np.sort(f, axis=1)
         if len(v) < 2_000_000:  # one int64 key per face
             n = np.int64(len(v))
-            _, keep = np.unique((sf[:, 0] * n + sf[:, 1]) * n + sf[:, 2], return_index=True)
+            _, first, inverse, counts = np.unique(
+                (sf[:, 0] * n + sf[:, 1]) * n + sf[:, 2], return_index=True, return_inverse=True, return_counts=True
+            )
         else:
-            _, keep = np.unique(sf, axis=0, return_index=True)
-        f = f[np.sort(keep)]
+            _, first, inverse, counts = np.unique(
+                sf, axis=0, return_index=True, return_inverse=True, return_counts=True
+            )
+        inverse = inverse.reshape(-1)
+        keep = np.zeros(len(f), dtype=bool)
+        keep[first] = True
+        multi = counts[inverse] > 1
+        if multi.any():
+            # winding parity of each face relative to its sorted order
+            parity = _cyclic_parity(f)
+            even = np.bincount(inverse, weights=parity.astype(np.float64), minlength=len(counts))
+            odd = counts - even
+            fins = (even > 0) & (odd > 0)
+            keep &= ~fins[inverse]
+        f = f[keep]
     return compact(v, f)
+
+
+def _cyclic_parity(f: np.ndarray) -> np.ndarray:
+    """True when a face's vertex order is an even (cyclic) permutation of its sorted order."""
+    a, b, c = f[:, 0], f[:, 1], f[:, 2]
+    return ((a < b) & (b < c)) | ((b < c) & (c < a)) | ((c < a) & (a < b))
 
 
 def compact(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
 """Coloured point cloud -> clean, UV-textured asset in metres: the stages the pipeline and CLI call.
 
 decode (mesher) -> cleanup -> decimate -> UV unwrap -> texture bake -> scale/origin (+ LODs).
-``mesher`` is a classical mesher name, a registered SDF mesher name, or an SDF callable
+``mesher`` is a classical mesher name ("shell": normal-free, keeps thin parts, no open3d needed, the
+default; "poisson", "alpha", "ball": open3d), a registered SDF mesher name, or an SDF callable
 ``sdf_fn(points [Q,3]) -> [Q]`` already conditioned on the cloud (negative inside).
 """
 
@@ -48,7 +49,7 @@ def _fits_unit_cube(cloud: PointCloud) -> bool:
 
 def reconstruct(
     cloud: PointCloud,
-    mesher: str | SdfFn = "poisson",
+    mesher: str | SdfFn = "shell",
     resolution: int = DEFAULT_RESOLUTION,
     timings: dict[str, float] | None = None,
     sdf_band: float = 1.5,
@@ -117,7 +118,7 @@ def texture_mesh(
 
 def mesh_and_texture(
     cloud: PointCloud,
-    mesher: str | SdfFn = "poisson",
+    mesher: str | SdfFn = "shell",
     texture_size: int = DEFAULT_TEXTURE_SIZE,
     max_faces: int | None = None,
     size_m: float | None = None,
@@ -160,6 +161,7 @@ def mesh_and_texture(
 
     t0 = time.perf_counter()
     budget = DEFAULT_MAX_FACES if max_faces is None else int(max_faces)
+    v_full, f_full = v, f
     v, f = decimate(v, f, budget)
     timings["decimate"] = time.perf_counter() - t0
 
@@ -190,7 +192,7 @@ def mesh_and_texture(
         timings=timings,
     )
     for level, lod_faces in enumerate(lod_budgets(len(f), lods), start=1):
-        lv, lf = decimate(v, f, lod_faces)
+        lv, lf = decimate(v_full, f_full, lod_faces)  # from the full mesh, not from LOD0
         lod_tex = max(64, texture_size >> level)
         lp = texture_mesh(lv, lf, work, lod_tex, timings)
         asset.lods.append(
