@@ -352,24 +352,32 @@ def is_done(out: Path, job: Job, model: str, record: dict | None) -> bool:
 
 
 class Manifest:
-    """Append-only ``manifest.jsonl``: one line per finished job, flushed and fsynced."""
+    """Append-only ``manifest.jsonl``: one line per finished job, flushed and fsynced. Opened on the first
+    record, so a run that finishes no job leaves the previous manifest as it was."""
 
     def __init__(self, out: Path, fresh: bool):
         self.path = out / MANIFEST
-        self.fh = open(self.path, "w" if fresh else "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-        if not fresh and self.path.stat().st_size:
+        self.fresh = fresh
+        self.fh: Any = None
+
+    def _open(self) -> None:
+        self.fh = open(self.path, "w" if self.fresh else "a", encoding="utf-8")  # noqa: SIM115 - see close()
+        if not self.fresh and self.path.stat().st_size:
             with open(self.path, "rb") as f:
                 f.seek(-1, os.SEEK_END)
                 if f.read(1) != b"\n":  # a torn last line: start ours on a fresh line
                     self.fh.write("\n")
 
     def append(self, record: dict) -> None:
+        if self.fh is None:
+            self._open()
         self.fh.write(json.dumps(record, sort_keys=True) + "\n")
         self.fh.flush()
         os.fsync(self.fh.fileno())
 
     def close(self) -> None:
-        self.fh.close()
+        if self.fh is not None:
+            self.fh.close()
 
 
 def commit(out: Path, job: Job, result: dict, model: str) -> dict:
@@ -513,6 +521,10 @@ def run_batch(
     ``on_start(pipe_or_info)`` is called once the model is loaded (local) or the actors are up (ray)."""
     out = Path(out)
     model = _model_ref(model)
+    if backend not in ("local", "ray"):
+        raise BatchError(f"unknown backend {backend!r}: use local or ray")
+    if backend == "ray" and address:
+        check_reachable(address)
     todo, done = prepare(out, jobs, model, resume=resume, force=force)
     for j in done:
         if on_event:
@@ -544,6 +556,22 @@ def run_batch(
     return {"ok": counts["ok"], "failed": counts["error"], "skipped": len(done), "jobs": len(jobs),
             "seconds": round(time.perf_counter() - t0, 3), "manifest": str(out / MANIFEST),
             "gallery": str(out / GALLERY)}
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast (one line) when a ``host:port`` / ``ray://host:port`` Ray address does not answer."""
+    import socket
+
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", "local", ...: Ray resolves those itself
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as e:
+        raise BatchError(f"cannot connect to the Ray cluster at {address} ({e.strerror or e}): start it with "
+                         "'ray start --head' or check --address") from None
 
 
 def _model_ref(model: str) -> str:
