@@ -65,5 +65,6 @@ def unregister():
     del bpy.types.WindowManager.gen3d_history_index
     del bpy.types.WindowManager.gen3d_history
     del bpy.types.Scene.gen3d
+    panels.free_previews()
     for cls in reversed(preferences.CLASSES + operators.CLASSES + panels.CLASSES):
         bpy.utils.unregister_class(cls)

@@ -122,6 +122,20 @@ class Client:
             Path(tmp).unlink(missing_ok=True)
         return dest
 
+    def download_thumbnail(self, job_id: str, dest: str | os.PathLike) -> Path | None:
+        """Save the job's PNG preview, or return None when the server has none."""
+        try:
+            with self._request("GET", f"/v1/jobs/{urllib.parse.quote(job_id)}/thumbnail") as resp:
+                data = resp.read()
+        except ClientError as e:
+            if e.status == 404:
+                return None
+            raise
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+        return dest
+
     def wait(self, job_id: str, on_progress: Callable[[dict], None] | None = None,
              should_cancel: Callable[[], bool] | None = None, poll: float = 0.25,
              timeout: float | None = None) -> dict:

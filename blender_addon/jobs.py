@@ -40,6 +40,7 @@ class Task:
     eta_s: float | None = None
     error: str | None = None
     path: Path | None = None
+    thumbnail: Path | None = None
     metadata: dict = field(default_factory=dict)
     model: str = ""
     created: float = field(default_factory=time.time)
@@ -175,6 +176,11 @@ class Runner:
             task.metadata = final.get("metadata") or {}
             task.model = str(task.metadata.get("model", ""))
             task.path = self.client.download(task.job_id, self.out_dir / f"{task.job_id}.glb")
+            if final.get("thumbnail"):
+                try:
+                    task.thumbnail = self.client.download_thumbnail(task.job_id, self.out_dir / f"{task.job_id}.png")
+                except (ClientError, OSError):
+                    task.thumbnail = None  # a preview is optional
             task.state, task.progress = "ready", 1.0
         except ClientError as e:
             task.state, task.error = "failed", str(e)

@@ -62,6 +62,7 @@ def refresh_history(context=None) -> None:
         item.quality = e.get("quality") or "standard"
         item.size = float(e.get("size") or 0.0)
         item.glb, item.job_id, item.model = e.get("glb") or "", e.get("job_id") or "", e.get("model") or ""
+        item.thumbnail = e.get("thumbnail") or ""
 
 
 # -- connection --------------------------------------------------------------------------------------------
@@ -152,7 +153,7 @@ def _import_task(context, task: Task) -> bpy.types.Object:
                               target_size=task.size)
     try:
         history().add(task.prompt, task.seed, task.quality, task.size, task.job_id, task.model,
-                      str(task.path) if task.path else None)
+                      str(task.path) if task.path else None, str(task.thumbnail) if task.thumbnail else None)
         refresh_history(context)
     except OSError as e:
         print(f"gen3d: could not write the history ({e})")

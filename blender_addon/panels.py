@@ -2,15 +2,46 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import bpy
 
 from .operators import STATE, can_start, local_mode
+
+_PREVIEWS = None  # bpy.utils.previews collection of history thumbnails
+
+
+def thumbnail_icon(path: str) -> int:
+    """Icon id of a history thumbnail PNG (0 when there is none)."""
+    global _PREVIEWS
+    if not path or not Path(path).is_file():
+        return 0
+    if _PREVIEWS is None:
+        import bpy.utils.previews
+
+        _PREVIEWS = bpy.utils.previews.new()
+    if path not in _PREVIEWS:
+        _PREVIEWS.load(path, path, "IMAGE")
+    return _PREVIEWS[path].icon_id
+
+
+def free_previews() -> None:
+    global _PREVIEWS
+    if _PREVIEWS is not None:
+        import bpy.utils.previews
+
+        bpy.utils.previews.remove(_PREVIEWS)
+        _PREVIEWS = None
 
 
 class GEN3D_UL_history(bpy.types.UIList):
     def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
         row = layout.row(align=True)
-        row.label(text=item.prompt, icon="MESH_MONKEY" if item.glb else "QUESTION")
+        icon_id = thumbnail_icon(item.thumbnail)
+        if icon_id:
+            row.label(text=item.prompt, icon_value=icon_id)
+        else:
+            row.label(text=item.prompt, icon="MESH_MONKEY" if item.glb else "QUESTION")
         row.label(text=f"seed {item.seed}")
 
 
@@ -92,6 +123,12 @@ class GEN3D_PT_history(bpy.types.Panel):
         layout = self.layout
         wm = context.window_manager
         layout.template_list("GEN3D_UL_history", "", wm, "gen3d_history", wm, "gen3d_history_index", rows=4)
+        if 0 <= wm.gen3d_history_index < len(wm.gen3d_history):
+            item = wm.gen3d_history[wm.gen3d_history_index]
+            icon_id = thumbnail_icon(item.thumbnail)
+            if icon_id:
+                layout.template_icon(icon_value=icon_id, scale=6.0)
+            layout.label(text=f"{item.quality}, {item.size:.2f} m, seed {item.seed}")
         row = layout.row(align=True)
         row.operator("gen3d.history_reimport", icon="IMPORT")
         row.operator("gen3d.history_use", icon="PASTEDOWN")

@@ -78,6 +78,7 @@ class GEN3D_HistoryItem(bpy.types.PropertyGroup):
     glb: StringProperty()
     job_id: StringProperty()
     model: StringProperty()
+    thumbnail: StringProperty()
 
 
 CLASSES = (GEN3D_AddonPreferences, GEN3D_Settings, GEN3D_HistoryItem)

@@ -12,6 +12,7 @@ API (JSON unless noted; every request needs ``Authorization: Bearer TOKEN`` when
 - ``GET /v1/jobs/{id}``         state, stage, progress, eta_s, error, seed, options, metadata
 - ``DELETE /v1/jobs/{id}``      cancel (queued: at once; running: at the next diffusion step or stage)
 - ``GET /v1/jobs/{id}/result``  the GLB (``model/gltf-binary``)
+- ``GET /v1/jobs/{id}/thumbnail`` a 128 px PNG preview (unless submitted with ``"thumbnail": false``)
 - ``POST /v1/release``          drop the loaded model (409 while a job runs)
 """
 
@@ -77,6 +78,7 @@ class JobRequest(BaseModel):
     mesh_resolution: int | None = Field(default=None, ge=32, le=512)
     max_faces: int | None = Field(default=None, ge=64, le=2_000_000)
     size: float | None = Field(default=None, gt=0.0, le=1000.0)
+    thumbnail: bool = True  # a small PNG preview (pyrender) next to the GLB
 
     def options(self) -> dict[str, Any]:
         """The preset filled in by explicit fields: the keyword arguments for ``Pipeline.generate``."""
@@ -103,6 +105,8 @@ class Job:
     started: float | None = None
     finished: float | None = None
     result: Path | None = None
+    thumbnail: bool = True
+    thumbnail_path: Path | None = None
     metadata: dict = field(default_factory=dict)
     cancel: threading.Event = field(default_factory=threading.Event)
 
@@ -121,6 +125,7 @@ class Job:
             "created": self.created, "started": self.started, "finished": self.finished,
             "elapsed_s": None if self.started is None else round((self.finished or time.time()) - self.started, 2),
             "result": f"/v1/jobs/{self.id}/result" if self.state == "done" else None,
+            "thumbnail": f"/v1/jobs/{self.id}/thumbnail" if self.thumbnail_path is not None else None,
             "metadata": self.metadata,
         }
 
@@ -184,7 +189,8 @@ class JobManager:
 
         prompt, _ = clean_prompt(req.prompt)
         seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
-        job = Job(id=uuid.uuid4().hex[:16], prompt=prompt, seed=seed, quality=req.quality, options=req.options())
+        job = Job(id=uuid.uuid4().hex[:16], prompt=prompt, seed=seed, quality=req.quality, options=req.options(),
+                  thumbnail=req.thumbnail)
         with self._cond:
             if len(self._queue) >= self.max_queue:
                 raise OverflowError(f"the queue is full ({self.max_queue} jobs): wait for jobs to finish "
@@ -277,6 +283,11 @@ class JobManager:
             asset.save(out_dir / "result.glb", force=True)
             job.metadata = _json_safe(asset.metadata)
             job.result = out_dir / "result.glb"
+            if job.thumbnail:
+                try:
+                    job.thumbnail_path = write_thumbnail(asset.mesh, out_dir / "thumbnail.png")
+                except Exception as exc:  # noqa: BLE001 - a preview is optional; the GLB is the result
+                    job.metadata["thumbnail_error"] = _error_text(exc)
             progress("export", 1.0)
             job.state, job.stage, job.progress = "done", "done", 1.0
         except Cancelled:
@@ -286,6 +297,21 @@ class JobManager:
         except Exception as exc:  # noqa: BLE001 - reported to the client with its real cause
             job.state = "failed"
             job.error = _error_text(exc)
+
+
+def write_thumbnail(mesh, path: Path, size: int = 128) -> Path:
+    """A small PNG of the textured mesh, framed whatever its size in metres (pyrender, EGL)."""
+    import numpy as np
+    from PIL import Image
+
+    from gen3d.render import as_trimesh, render_mesh
+
+    tm = as_trimesh(mesh).copy()
+    lo, hi = tm.bounds
+    tm.apply_translation(-(lo + hi) / 2.0)
+    tm.apply_scale(0.9 / max(float(np.max(hi - lo)), 1e-9))
+    Image.fromarray(render_mesh(tm, (size, size))).save(path)
+    return path
 
 
 def _error_text(exc: BaseException) -> str:
@@ -417,6 +443,15 @@ def create_app(model: str = "gen3d-small", device: str = "auto", token: str | No
                                      "until its state is done")
         return FileResponse(job.result, media_type="model/gltf-binary", filename=f"gen3d_{job.id}.glb",
                             headers={"X-Gen3d-Seed": str(job.seed)})
+
+    @app.get("/v1/jobs/{job_id}/thumbnail")
+    def thumbnail(job_id: str):
+        job = job_or_404(job_id)
+        if job.thumbnail_path is None or not job.thumbnail_path.is_file():
+            why = job.metadata.get("thumbnail_error") or (f"it is {job.state}" if job.state != "done"
+                                                          else "it was submitted with thumbnail false")
+            raise HTTPException(404, f"job {job_id} has no thumbnail: {why}")
+        return FileResponse(job.thumbnail_path, media_type="image/png")
 
     @app.post("/v1/release")
     def release():

@@ -97,6 +97,7 @@ def test_runner_variations_in_a_thread(client, tmp_path):
     assert [t.seed for t in ready] == [100, 101]
     for t in ready:
         assert t.path.is_file() and t.path.parent == tmp_path and t.job_id and t.model
+        assert t.thumbnail == tmp_path / f"{t.job_id}.png" and t.thumbnail.read_bytes()[:4] == b"\x89PNG"
         glb_ok(t.path)
     assert not runner.busy
     text, frac = runner.summary()

@@ -91,17 +91,25 @@ def test_job_runs_with_progress_and_serves_a_glb(api, tiny_model):
     pos = doc["accessors"][doc["meshes"][0]["primitives"][0]["attributes"]["POSITION"]]
     extent = [hi - lo for hi, lo in zip(pos["max"], pos["min"], strict=True)]
     assert max(extent) == pytest.approx(1.5, rel=1e-3)
+    assert final["thumbnail"] == f"/v1/jobs/{job['id']}/thumbnail"
+    th = api.get(final["thumbnail"])
+    assert th.status_code == 200 and th.headers["content-type"] == "image/png"
+    assert th.content[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", th.content[16:24]) == (128, 128)
     assert api.get("/v1/health").json()["models_loaded"] == [str(tiny_model)]
     listed = api.get("/v1/jobs").json()["jobs"]
     assert any(j["id"] == job["id"] for j in listed)
 
 
 def test_same_seed_same_points(api):
-    ids = [api.post("/v1/jobs", json={"prompt": "a blue mug", "seed": 4, **CHEAP}).json()["id"] for _ in range(2)]
+    ids = [api.post("/v1/jobs", json={"prompt": "a blue mug", "seed": 4, "thumbnail": False, **CHEAP}).json()["id"]
+           for _ in range(2)]
     blobs = []
     for i in ids:
-        assert wait_state(api, i)[0]["state"] == "done"
+        final = wait_state(api, i)[0]
+        assert final["state"] == "done" and final["thumbnail"] is None
         blobs.append(glb_json(api.get(f"/v1/jobs/{i}/result").content))
+    r = api.get(f"/v1/jobs/{ids[0]}/thumbnail")
+    assert r.status_code == 404 and "thumbnail false" in r.json()["error"]
     acc = [b["accessors"][b["meshes"][0]["primitives"][0]["attributes"]["POSITION"]] for b in blobs]
     assert acc[0]["min"] == acc[1]["min"] and acc[0]["max"] == acc[1]["max"] and acc[0]["count"] == acc[1]["count"]
 
@@ -153,6 +161,7 @@ def test_failure_carries_the_real_cause(api):
     (b'{"prompt": "a chair", "size": 0}', 422, "size"),
     (b'{"prompt": "a chair", "quality": "ultra"}', 422, "quality"),
     (b'{"prompt": "a chair", "mesher": "magic"}', 422, "mesher"),
+    (b'{"prompt": "a chair", "thumbnail": "yes"}', 422, "thumbnail"),
     (b'{"prompt": "a chair", "colour": "red"}', 422, "unknown field 'colour'"),
     (b'{"seed": 1}', 422, "prompt"),
     (b'{"prompt": ""}', 422, "prompt"),

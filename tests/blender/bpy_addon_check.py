@@ -165,6 +165,14 @@ def main(zip_path: str, url: str, out: str, token: str = "", executable: str = "
         facts["glb_in_user_dir"] = glb.is_file()
         facts["glb_extent_xyz"] = glb_extent(glb) if glb.is_file() else None
         facts["history"] = [(h.prompt, h.seed) for h in bpy.context.window_manager.gen3d_history]
+        thumbs = [h.thumbnail for h in bpy.context.window_manager.gen3d_history]
+        facts["history_thumbnails"] = [bool(t) and Path(t).is_file() for t in thumbs]
+        from bl_ext.user_default.gen3d import panels  # noqa: PLC0415
+
+        if thumbs and thumbs[0]:
+            panels.thumbnail_icon(thumbs[0])  # icon ids stay 0 in background Blender (no icon system)
+        facts["thumbnail_loaded"] = bool(thumbs and thumbs[0] and panels._PREVIEWS is not None
+                                         and thumbs[0] in panels._PREVIEWS)
         facts["history_file"] = str(operators.history().path)
     facts["seed_written_back"] = scene.gen3d.seed
     facts["gen3d_collection_in_scene"] = "Gen3D" in scene.collection.children

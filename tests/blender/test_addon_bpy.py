@@ -148,6 +148,7 @@ def test_addon_starts_its_own_server(facts):
 
 def test_history(facts):
     assert facts["history"] == [["a red chair", 7]]
+    assert facts["history_thumbnails"] == [True] and facts["thumbnail_loaded"]
     assert facts["history_final"] == [["a green tree", 40], ["a blue mug", 30], ["a red chair", 7]]  # newest first
     assert facts["history_use"] == ["FINISHED"]
     assert facts["settings_after_use"] == ["a red chair", 7, False, 1.2, "fast"]
