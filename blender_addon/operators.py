@@ -417,7 +417,8 @@ class GEN3D_OT_server_stop(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return STATE.server is not None and STATE.server.running() and not (STATE.runner and STATE.runner.busy)
+        busy = STATE.runner is not None and STATE.runner.busy
+        return STATE.server is not None and STATE.server.running() and not busy
 
     def execute(self, context):
         stop_local_server()
@@ -450,7 +451,10 @@ class GEN3D_OT_release_model(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return STATE.online and not (STATE.runner and STATE.runner.busy)
+        if not STATE.online:
+            cls.poll_message_set("Server offline or not checked: press Check server")
+            return False
+        return not (STATE.runner is not None and STATE.runner.busy)
 
     def execute(self, context):
         try:
