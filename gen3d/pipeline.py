@@ -112,12 +112,12 @@ class Pipeline:
 
     @property
     def default_mesher(self) -> str:
-        return "sdf" if self.sdf is not None else "poisson"
+        return "sdf" if self.sdf is not None else "shell"
 
     def _mesher(self, name: str):
         if name == "sdf":
             if self.sdf is None:
-                raise ModelError(f"model {self.spec.name} has no SDF decoder: use --mesher poisson or alpha")
+                raise ModelError(f"model {self.spec.name} has no SDF decoder: use --mesher shell, poisson or alpha")
             from gen3d.mesh_decoder import sdf_function
 
             return lambda cloud: sdf_function(self.sdf, self.sdf_config, cloud)
