@@ -38,6 +38,69 @@ def op_error(fn, **kw) -> str:
     return f"no error ({r})"
 
 
+class RNALayout:
+    """Stands in for UILayout when calling the panels' draw() in background Blender (which draws no UI):
+    every call is checked against UILayout's RNA (the function exists, keyword parameters exist, enum
+    values such as icon names are valid, properties and operators named exist); sub-layouts likewise."""
+
+    SUB = ("row", "column", "box", "split", "column_flow", "grid_flow")
+
+    def __init__(self, calls: list):
+        object.__setattr__(self, "_calls", calls)
+
+    def __setattr__(self, name, value):
+        import bpy
+
+        if name not in bpy.types.UILayout.bl_rna.properties:
+            raise AttributeError(f"UILayout has no property {name!r}")
+
+    def __getattr__(self, name):
+        import bpy
+
+        funcs = bpy.types.UILayout.bl_rna.functions
+        if name not in funcs:
+            raise AttributeError(f"UILayout has no function {name!r}")
+        params = {p.identifier: p for p in funcs[name].parameters}
+        calls = self._calls
+
+        def call(*args, **kw):
+            for k, v in kw.items():
+                if k not in params:
+                    raise TypeError(f"UILayout.{name}() has no parameter {k!r}")
+                p = params[k]
+                if p.type == "ENUM" and isinstance(v, str) and v not in {e.identifier for e in p.enum_items}:
+                    raise ValueError(f"UILayout.{name}({k}={v!r}): not a valid {k}")
+            if name in ("prop", "template_list") and args:
+                pairs = [(args[0], args[1])] if name == "prop" else [(args[2], args[3]), (args[4], args[5])]
+                for data, prop in pairs:
+                    if prop not in data.bl_rna.properties:
+                        raise AttributeError(f"{data.bl_rna.identifier} has no property {prop!r}")
+            if name == "operator":
+                mod, op = args[0].split(".")
+                if op not in dir(getattr(bpy.ops, mod)):
+                    raise AttributeError(f"no operator {args[0]}")
+            calls.append(name + (f":{args[0]}" if args and isinstance(args[0], str) else "")
+                         + (f":{kw['text']}" if kw.get("text") else ""))
+            return RNALayout(calls) if name in self.SUB else None
+
+        return call
+
+
+def draw_panels(bpy, operators) -> list[str]:
+    from types import SimpleNamespace
+
+    from bl_ext.user_default.gen3d import panels  # noqa: PLC0415 - only importable once installed
+
+    calls: list[str] = []
+    for cls in (panels.GEN3D_PT_generate, panels.GEN3D_PT_server, panels.GEN3D_PT_history):
+        cls.draw(SimpleNamespace(layout=RNALayout(calls)), bpy.context)
+    wm = bpy.context.window_manager
+    for i, item in enumerate(wm.gen3d_history):
+        panels.GEN3D_UL_history.draw_item(None, bpy.context, RNALayout(calls), wm, item, 0, wm,
+                                          "gen3d_history_index", i)
+    return calls
+
+
 def pump_until_idle(bpy, operators, runner, timeout: float = 180.0) -> tuple[list, list[str]]:
     import time
 
@@ -84,6 +147,7 @@ def modal_flow(bpy, scene) -> dict:
             raise RuntimeError(f"the long job never reached diffusion: {tasks[0]}")
         time.sleep(0.05)
     f["progress_text_running"] = runner.summary()[0]
+    f["draw_running"] = draw_panels(bpy, operators)
     f["cancel_op"] = list(bpy.ops.gen3d.cancel())
     t_cancel = time.monotonic()
     _, _ = pump_until_idle(bpy, operators, runner, timeout=60)
@@ -92,6 +156,9 @@ def modal_flow(bpy, scene) -> dict:
     f["cancel_new_objects"] = len(scene.objects) - n1
     f["cancel_errors"] = operators.finish_run(bpy.context, runner)
     f["cancel_poll_after"] = bpy.ops.gen3d.cancel.poll()
+    operators.STATE.last_error = "example: the server said no"
+    f["draw_idle"] = draw_panels(bpy, operators)
+    operators.STATE.last_error = ""
     return f
 
 

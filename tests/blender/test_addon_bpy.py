@@ -171,3 +171,16 @@ def test_cancel_from_the_panel(facts):
     assert facts["cancel_states"] == ["cancelled", "cancelled"]
     assert facts["cancel_seconds"] < 10 and facts["cancel_new_objects"] == 0
     assert facts["cancel_errors"] == [] and facts["cancel_poll_after"] is False
+
+
+def test_panels_draw_valid_ui(facts):
+    # draw() runs against UILayout's RNA (bpy_addon_check.RNALayout): an unknown function, parameter, icon,
+    # property or operator raises there and shows up as a crash
+    running, idle = facts["draw_running"], facts["draw_idle"]
+    assert any(c.startswith("progress") and "diffuse" in c for c in running), running
+    assert "operator:gen3d.cancel" in running and "operator:gen3d.queue" in running
+    assert "operator:gen3d.generate" not in running
+    assert "operator:gen3d.generate" in idle and not any(c.startswith("progress") for c in idle)
+    assert any("the server said no" in c for c in idle)
+    assert "template_list:GEN3D_UL_history" in idle and "operator:gen3d.history_reimport" in idle
+    assert sum(c.startswith("label:a ") for c in idle) >= 3  # the history rows
