@@ -133,7 +133,15 @@ def modal_flow(bpy, scene) -> dict:
     f["flow_objects"], texts = pump_until_idle(bpy, operators, runner)
     f["flow_texts"] = sorted(set(texts))
     f["flow_states"] = [(t.prompt, t.seed, t.state) for t in runner.tasks]
+    prefs = bpy.context.preferences.addons[MOD].preferences
+    prefs.release_model = True  # "release the model when the queue is done"
+    f["loaded_before_finish"] = operators.get_client(bpy.context).health()["models_loaded"]
     f["flow_errors"] = operators.finish_run(bpy.context, runner)
+    t0 = time.monotonic()
+    while operators.get_client(bpy.context).health()["models_loaded"] and time.monotonic() - t0 < 10:
+        time.sleep(0.1)
+    f["loaded_after_finish"] = operators.get_client(bpy.context).health()["models_loaded"]
+    prefs.release_model = False
     f["flow_seed_written_back"] = scene.gen3d.seed
     f["flow_new_objects"] = len(scene.objects) - n0
 

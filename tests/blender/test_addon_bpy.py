@@ -161,6 +161,7 @@ def test_modal_flow_progress_queue_and_import(facts):
     assert facts["flow_states"] == [["a blue mug", 30, "imported"], ["a green tree", 40, "imported"]]
     assert facts["flow_objects"] == ["a blue mug", "a green tree"] and facts["flow_new_objects"] == 2
     assert facts["flow_errors"] == [] and facts["flow_seed_written_back"] == 40
+    assert len(facts["loaded_before_finish"]) == 1 and facts["loaded_after_finish"] == []  # released
     assert any("+1 queued" in t for t in facts["flow_texts"]), facts["flow_texts"]
     assert "2/2 done" in facts["flow_texts"]
 
