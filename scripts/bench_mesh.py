@@ -77,7 +77,7 @@ def true_meshes() -> dict[str, tuple]:
         "box": (box.vertices, box.faces, sdf_box),
         "sphere": (sphere.vertices, sphere.faces, sdf_sphere),
         "torus": (torus.vertices, torus.faces, sdf_torus),
-        "chair": (chair[0], chair[1], sdf_chair),
+        "sdf-chair": (chair[0], chair[1], sdf_chair),
     }
 
 
@@ -95,14 +95,15 @@ def stage_times(cloud: PointCloud, mesher, out_dir: Path, tag: str) -> dict[str,
     from gen3d.export import export
     from gen3d.mesh.pipeline import mesh_and_texture
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     asset = mesh_and_texture(cloud, mesher=mesher)
     t1 = time.perf_counter()
     export(asset, out_dir / f"{tag}.glb", force=True)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     times = {k: v for k, v in asset.timings.items() if k not in ("total", "sdf_queries")}
     times["export_glb"] = t2 - t1
     times["total"] = t2 - t0
+    times["cpu_total"] = c2 - c0  # CPU seconds of this process (all its threads): robust to other load
     times["faces"] = float(len(asset.faces))
     if "sdf_queries" in asset.timings:
         times["sdf_queries"] = asset.timings["sdf_queries"]
@@ -113,7 +114,7 @@ def bench_stages(repeats: int) -> dict:
     import open3d  # noqa: F401  (import once, outside the timings: ~1.5 s on first import)
 
     shapes = true_meshes()
-    v, f, sdf = shapes["chair"]
+    v, f, sdf = shapes["sdf-chair"]
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         for mesher_name, mesher in (("shell", "shell"), ("poisson", "poisson"), ("exact-sdf-grid128", sdf)):
@@ -255,7 +256,7 @@ def main() -> None:
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}"
     )
-    print(f"# gen3d bench_mesh on {machine}")
+    print(f"# gen3d bench_mesh on {machine}; load average {os.getloadavg()[0]:.1f} at start")
     if args.recon:
         cats = [c for c in args.recon_categories.split(",") if c]
         rows = bench_recon(args.meshers.split(","), [1024, 4096], args.samples, cats)
@@ -272,7 +273,7 @@ def main() -> None:
     else:
         res = bench_stages(args.repeats)
         stages = ["encode", "decode", "marching_cubes", "cleanup", "decimate", "unwrap", "bake", "frame_and_lods",
-                  "export_glb", "total"]
+                  "export_glb", "total", "cpu_total"]
         print("| run | " + " | ".join(s for s in stages) + " | faces |")
         print("|---" * (len(stages) + 2) + "|")
         for key, t in res.items():
