@@ -220,6 +220,7 @@ class JobManager:
         return len(self._queue)
 
     def close(self) -> None:
+        """Cancel everything, stop the worker, remove the temp results folder (idempotent)."""
         with self._cond:
             self._stop = True
             for jid in list(self._queue):
@@ -344,7 +345,11 @@ def create_app(model: str = "gen3d-small", device: str = "auto", token: str | No
 
     mgr = manager or JobManager(model, device, jobs_dir)
     if preload:
-        mgr.pipeline()
+        try:
+            mgr.pipeline()
+        except BaseException:
+            mgr.close()  # no worker thread or temp folder left behind
+            raise
 
     @asynccontextmanager
     async def lifespan(app):

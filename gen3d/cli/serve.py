@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
             from gen3d.server import create_app
         except ImportError as e:
             fail(f"the server needs extra packages ({e.name} is missing): pip install 'gen3d[server]'")
+        _check_bind(host, port)  # before loading anything: a clear one-line error for a busy port
         try:
             app = create_app(model=model, device=device, token=token, preload=preload, jobs_dir=jobs_dir)
         except Exception as e:  # noqa: BLE001 - a one-line error below
@@ -54,5 +55,23 @@ def register(app: typer.Typer) -> None:
                     f"{', token required' if token else ''}); Ctrl+C stops", err=True)
         try:
             uvicorn.run(app, host=host, port=port, log_level="info" if debug else "warning", access_log=debug)
+        except (OSError, SystemExit) as e:
+            fail(f"cannot listen on {host}:{port} ({getattr(e, 'strerror', None) or e}): choose another --port")
+        finally:
+            app.state.manager.close()  # also when uvicorn exits without a lifespan shutdown
+
+
+def _check_bind(host: str, port: int) -> None:
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        fail(f"cannot resolve --host {host} ({e.strerror}): use an IP address such as 127.0.0.1")
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(addr)
         except OSError as e:
-            fail(f"cannot listen on {host}:{port} ({e.strerror or e}): choose another --port")
+            fail(f"cannot listen on {host}:{port} ({e.strerror or e}): choose another --port or stop the other server")
