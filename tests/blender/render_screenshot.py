@@ -25,7 +25,7 @@ def main() -> int:
     ap.add_argument("zip")
     ap.add_argument("url")
     ap.add_argument("out", type=Path)
-    ap.add_argument("--prompt", default="a red chair")
+    ap.add_argument("--prompt", action="append", help="repeat for several objects (default: a red chair)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--variations", type=int, default=3)
     ap.add_argument("--quality", default="fast")
@@ -46,9 +46,10 @@ def main() -> int:
     scene = bpy.context.scene
 
     objs = []
-    for i in range(args.variations):  # one object per seed, side by side like a row of variations
-        scene.cursor.location = (i * 1.5, 0.0, 0.0)
-        bpy.ops.gen3d.generate_sync(prompt=args.prompt, seed=args.seed + i, quality=args.quality, size=1.0,
+    jobs = [(p, args.seed + i) for p in (args.prompt or ["a red chair"]) for i in range(args.variations)]
+    for k, (prompt, seed) in enumerate(jobs):  # side by side, each placed at the 3D cursor by the add-on
+        scene.cursor.location = (k * 1.5, 0.0, 0.0)
+        bpy.ops.gen3d.generate_sync(prompt=prompt, seed=seed, quality=args.quality, size=1.0,
                                     options_json=args.options)
         objs.append(bpy.context.view_layer.objects.active)
 
