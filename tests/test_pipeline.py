@@ -87,3 +87,24 @@ def test_corrupted_weights_are_a_clear_error(tmp_path, tiny_model):
     (bad / "base.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(CheckpointError, match="cannot read weights"):
         Pipeline(str(bad), "cpu")
+
+
+def test_out_of_vocabulary_prompts_warn_and_name_the_nearest_categories(tiny_model, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    d = tmp_path / "m"
+    shutil.copytree(tiny_model, d)
+    subprocess.run([sys.executable, str(REPO / "scripts" / "make_vocab.py"), str(d), "--captions", "1"], check=True,
+                   capture_output=True)
+    pipe = Pipeline(str(d), "cpu")
+    assert pipe.vocabulary.warnings("a red chair") == []
+    assert pipe.vocabulary.warnings("a fir tree") == []
+    (warning,) = pipe.vocabulary.warnings("a smartphone")
+    assert "outside what this model knows" in warning and "--model point-e-40m" in warning
+    assert pipe.vocabulary.real_size("a wooden table") > 0.5
+    asset = pipe.generate("a cute cat", seed=1, points_only=True)
+    assert any("outside" in w for w in asset.metadata["warnings"])
