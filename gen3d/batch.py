@@ -176,9 +176,9 @@ def read_prompts(path: str | os.PathLike) -> list[Row]:
             raise BatchError(f"{path.name}: the first row must be a header with a 'prompt' column")
         for rec in reader:
             n = reader.line_num
-            rec = {(k or "").strip(): v for k, v in rec.items()}
-            if None in rec.values() and "" in rec:  # extra cells without a header
-                raise BatchError(f"{path.name} line {n}: more cells than header columns")
+            if None in rec:  # DictReader files cells beyond the header under None
+                raise BatchError(f"{path.name} line {n}: more cells than header columns (quote cells with commas)")
+            rec = {k.strip(): v for k, v in rec.items()}
             if all(not (v or "").strip() for v in rec.values() if isinstance(v, str)):
                 continue
             add(n, rec.pop("prompt", None), rec)

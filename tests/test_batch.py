@@ -62,6 +62,7 @@ def test_read_prompts_txt_csv_jsonl(tmp_path) -> None:
     ("p.jsonl", '{"prompt": "a", "variations": 0}\n', "variations must be between 1 and 64"),
     ("p.csv", "text,seed\na chair,1\n", "header with a 'prompt' column"),
     ("p.csv", "prompt,steps\na chair,-3\n", "line 2: steps must be positive"),
+    ("p.csv", "prompt,seed\na chair, red,3\n", "line 2: more cells than header columns"),
     ("p.txt", "# only a comment\n\n", "holds no prompts"),
     ("p.yaml", "- a chair\n", "use a .txt"),
 ])
