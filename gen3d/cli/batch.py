@@ -32,7 +32,8 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | mps."),
         steps: int = typer.Option(None, "--steps", help="Diffusion steps (default: the model's)."),
         guidance: float = typer.Option(None, "--guidance", help="Classifier-free guidance scale."),
-        mesher: str = typer.Option(None, "--mesher", help="sdf | poisson | alpha | ball."),
+        mesher: str = typer.Option(None, "--mesher", help="sdf | shell | poisson | alpha | ball (default: sdf when "
+                                   "the model has a decoder, else shell)."),
         texture_size: int = typer.Option(None, "--texture-size", help="Texture size in texels (default 1024)."),
         max_faces: int = typer.Option(None, "--max-faces", help="Face budget."),
         size: float = typer.Option(None, "--size", help="Largest dimension in metres."),
