@@ -155,6 +155,13 @@ def test_usdz(asset, tmp_path) -> None:
     assert len(pts) == len(asset.vertices)
     shaders = {p.GetAttribute("info:id").Get() for p in stage.Traverse() if p.HasAttribute("info:id")}
     assert {"UsdPreviewSurface", "UsdUVTexture", "UsdPrimvarReader_float2"} <= shaders
+    try:  # usd-core's own validators (schema types, material bindings, usdz packaging), when present
+        from pxr import UsdValidation
+    except ImportError:  # pragma: no cover - older usd-core
+        return
+    registry = UsdValidation.ValidationRegistry()
+    errors = UsdValidation.ValidationContext(registry.GetOrLoadAllValidators()).Validate(stage)
+    assert not errors, [(e.GetName(), e.GetMessage()) for e in errors]
 
 
 def test_usdz_missing_dependency_message(asset, tmp_path, monkeypatch) -> None:

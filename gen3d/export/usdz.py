@@ -77,7 +77,7 @@ def usdz_bytes(asset: TexturedMesh, metadata: dict | None = None, name: str = "a
         shader.CreateInput("roughness", Sdf.ValueTypeNames.Float).Set(float(asset.material.roughness))
         reader = UsdShade.Shader.Define(stage, f"{mat_path}/st_reader")
         reader.CreateIdAttr("UsdPrimvarReader_float2")
-        reader.CreateInput("varname", Sdf.ValueTypeNames.Token).Set("st")
+        reader.CreateInput("varname", Sdf.ValueTypeNames.String).Set("st")
         texture = UsdShade.Shader.Define(stage, f"{mat_path}/basecolor")
         texture.CreateIdAttr("UsdUVTexture")
         texture.CreateInput("file", Sdf.ValueTypeNames.Asset).Set(tex_name)
