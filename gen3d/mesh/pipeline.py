@@ -130,13 +130,16 @@ def mesh_and_texture(
     normalize: bool | None = None,
     material: PBRMaterial | None = None,
     metadata: dict | None = None,
+    sdf_band: float = 1.5,
 ) -> TexturedMesh:
     """The whole mesh stage: coloured cloud -> :class:`TexturedMesh` in metres (Y up, bottom-centre origin).
 
     ``max_faces`` defaults to :data:`DEFAULT_MAX_FACES` (the mesh is decimated before unwrapping);
     ``size_m`` (largest side, metres) defaults to 1 m; ``lods`` coarser levels halve the face count and
     texture size each. ``normalize=None`` rescales the cloud only when it does not already fit the
-    gen3d unit cube (the SDF meshers need it there).
+    gen3d unit cube (the SDF meshers need it there). ``sdf_band`` is the coarse-to-fine refinement
+    band in cell diagonals for SDF meshers (1.0 is exact for a true SDF; 1.5 leaves a margin for a
+    learned one whose values can over-estimate distances).
     """
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
@@ -154,7 +157,7 @@ def mesh_and_texture(
     if normalize or (normalize is None and not _fits_unit_cube(cloud)):
         work, _, _ = normalize_cloud(cloud, extent=1.0)
 
-    v, f = reconstruct(work, mesher, resolution=resolution, timings=timings)
+    v, f = reconstruct(work, mesher, resolution=resolution, timings=timings, sdf_band=sdf_band)
     t0 = time.perf_counter()
     v, f = clean_mesh(v, f, min_island_fraction=min_island_fraction, smooth_iterations=smooth_iterations)
     timings["cleanup"] = time.perf_counter() - t0
