@@ -184,3 +184,30 @@ def normalize_cloud(cloud: PointCloud, extent: float = 1.0) -> tuple[PointCloud,
     centre = ((lo + hi) / 2.0).astype(np.float32)
     scale = float(extent / max(float((hi - lo).max()), 1e-12))
     return PointCloud((cloud.xyz - centre) * scale, cloud.rgb), centre, scale
+
+
+def remove_outliers(
+    cloud: PointCloud, k: int = 8, ratio: float = 3.0, max_fraction: float = 0.05
+) -> tuple[PointCloud, int]:
+    """Drop isolated points (stray samples of a generator, scanner speckle) before meshing.
+
+    A point is an outlier when its mean distance to its ``k`` nearest neighbours exceeds ``ratio``
+    times the median of that statistic; at most ``max_fraction`` of the points (the worst ones) are
+    dropped. Returns ``(cloud, n_removed)``.
+    """
+    from scipy.spatial import cKDTree
+
+    n = len(cloud)
+    if n <= k + 1:
+        return cloud, 0
+    d, _ = cKDTree(cloud.xyz).query(cloud.xyz, k=k + 1)
+    score = d[:, 1:].mean(axis=1)
+    bad = score > ratio * float(np.median(score))
+    limit = int(max_fraction * n)
+    if bad.sum() > limit:
+        bad = np.zeros(n, dtype=bool)
+        if limit:
+            bad[np.argsort(score)[-limit:]] = True
+    if not bad.any():
+        return cloud, 0
+    return PointCloud(cloud.xyz[~bad], cloud.rgb[~bad]), int(bad.sum())

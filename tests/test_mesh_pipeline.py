@@ -12,7 +12,7 @@ from gen3d.mesh.cleanup import MeshError, clean_mesh, face_components, remove_de
 from gen3d.mesh.decimate import decimate, lod_budgets
 from gen3d.mesh.pipeline import available_meshers, mesh_and_texture, register_sdf_mesher
 from gen3d.pointcloud import PointCloud
-from gen3d.pointcloud_io import CloudError, check_cloud, load_cloud, normalize_cloud
+from gen3d.pointcloud_io import CloudError, check_cloud, load_cloud, normalize_cloud, remove_outliers
 
 needs_open3d = pytest.mark.skipif(
     __import__("importlib").util.find_spec("open3d") is None, reason="poisson/alpha/ball need open3d"
@@ -211,6 +211,19 @@ def test_load_cloud_formats(tmp_path) -> None:
     np.savez(tmp_path / "f.npz", foo=xyz)
     with pytest.raises(CloudError, match="'xyz'"):
         load_cloud(tmp_path / "f.npz")
+
+
+def test_outliers_are_dropped_before_meshing() -> None:
+    clean = box_cloud(2048)
+    assert remove_outliers(clean)[1] == 0  # an even cloud loses nothing
+    rng = np.random.default_rng(0)
+    far = np.array([[0.0, 0.0, 0.0], [0.1, 0.05, -0.1], [-0.2, 0.1, 0.05]])  # inside the box, far from its faces
+    noisy = PointCloud(np.concatenate([clean.xyz, far]), np.concatenate([clean.rgb, rng.random((3, 3))]))
+    kept, removed = remove_outliers(noisy)
+    assert removed == 3 and len(kept) == 2048
+    asset = mesh_and_texture(noisy, texture_size=64, max_faces=2000)
+    assert asset.metadata["parameters"]["outliers_removed"] == 3
+    assert len(asset.faces) <= 2000
 
 
 def test_recon_metrics() -> None:

@@ -18,7 +18,7 @@ from gen3d.mesh.cleanup import MeshError, clean_mesh, vertex_normals
 from gen3d.mesh.decimate import DEFAULT_MAX_FACES, decimate, lod_budgets
 from gen3d.mesh.grid import DEFAULT_HALF_EXTENT, DEFAULT_RESOLUTION, GridStats, SdfFn, mesh_from_sdf
 from gen3d.pointcloud import PointCloud
-from gen3d.pointcloud_io import check_cloud, normalize_cloud
+from gen3d.pointcloud_io import check_cloud, normalize_cloud, remove_outliers
 from gen3d.texture.bake import bake_texture, idw_colours
 from gen3d.texture.material import PBRMaterial, material_from_hint
 from gen3d.texture.unwrap import unwrap
@@ -131,6 +131,7 @@ def mesh_and_texture(
     material: PBRMaterial | None = None,
     metadata: dict | None = None,
     sdf_band: float = 1.5,
+    drop_outliers: bool = True,
 ) -> TexturedMesh:
     """The whole mesh stage: coloured cloud -> :class:`TexturedMesh` in metres (Y up, bottom-centre origin).
 
@@ -139,7 +140,8 @@ def mesh_and_texture(
     texture size each. ``normalize=None`` rescales the cloud only when it does not already fit the
     gen3d unit cube (the SDF meshers need it there). ``sdf_band`` is the coarse-to-fine refinement
     band in cell diagonals for SDF meshers (1.0 is exact for a true SDF; 1.5 leaves a margin for a
-    learned one whose values can over-estimate distances).
+    learned one whose values can over-estimate distances). ``drop_outliers`` removes isolated points
+    (see :func:`gen3d.pointcloud_io.remove_outliers`) before meshing and baking.
     """
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
@@ -154,8 +156,12 @@ def mesh_and_texture(
     if not np.isfinite(size) or size <= 0:
         raise MeshError(f"--size must be a positive number of metres, got {size_m}")
     work = cloud
-    if normalize or (normalize is None and not _fits_unit_cube(cloud)):
-        work, _, _ = normalize_cloud(cloud, extent=1.0)
+    removed = 0
+    if drop_outliers:  # isolated stray points would become blobs/spikes and bleed their colour
+        work, removed = remove_outliers(work)
+        check_cloud(work)
+    if normalize or (normalize is None and not _fits_unit_cube(work)):
+        work, _, _ = normalize_cloud(work, extent=1.0)
 
     v, f = reconstruct(work, mesher, resolution=resolution, timings=timings, sdf_band=sdf_band)
     t0 = time.perf_counter()
@@ -182,6 +188,7 @@ def mesh_and_texture(
         "size_m": size,
         "resolution": int(resolution),
         "points": len(cloud),
+        "outliers_removed": removed,
     }
     asset = TexturedMesh(
         vertices=verts,
