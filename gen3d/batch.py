@@ -534,8 +534,9 @@ def run_batch(
     counts = {"ok": 0, "error": 0}
 
     def record(job: Job, result: dict) -> None:
-        rec = commit(out, job, result, model)
-        manifest.append(rec)
+        with _defer_sigint():  # a job's files and its manifest line land together
+            rec = commit(out, job, result, model)
+            manifest.append(rec)
         counts["ok" if rec["status"] == "ok" else "error"] += 1
         if on_event:
             on_event("done", job, rec)
@@ -556,6 +557,31 @@ def run_batch(
     return {"ok": counts["ok"], "failed": counts["error"], "skipped": len(done), "jobs": len(jobs),
             "seconds": round(time.perf_counter() - t0, 3), "manifest": str(out / MANIFEST),
             "gallery": str(out / GALLERY)}
+
+
+class _defer_sigint:
+    """Hold Ctrl-C (SIGINT) until the block ends, then raise KeyboardInterrupt (main thread only)."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.got = False
+        self.installed = threading.current_thread() is threading.main_thread()
+        if self.installed:
+            self.old = signal.signal(signal.SIGINT, self._hold)
+        return self
+
+    def _hold(self, signum, frame) -> None:
+        self.got = True
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self.installed:
+            signal.signal(signal.SIGINT, self.old if self.old is not None else signal.default_int_handler)
+        if self.got and exc[0] is None:
+            raise KeyboardInterrupt
 
 
 def check_reachable(address: str, timeout: float = 5.0) -> None:

@@ -115,8 +115,9 @@ def test_pointe_download_resume_verify_offline_and_load(served, tmp_path, monkey
     recorded = json.loads((cache / "sha256.json").read_text())
     assert recorded == {f: sha(root / f) for f in FILES}
 
-    # fully offline from here: the server is gone
+    # fully offline from here: the server is gone (connections are refused)
     server.shutdown()
+    server.server_close()
     n_requests = len(log)
     res = runner.invoke(app, ["models", "verify", "point-e-40m"])
     assert res.exit_code == 0, res.output

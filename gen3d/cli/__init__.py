@@ -21,8 +21,8 @@ app = typer.Typer(
 )
 
 # Command modules, in the order their commands appear in --help.
-COMMAND_MODULES = ["gen3d.cli.make", "gen3d.cli.mesh", "gen3d.cli.train", "gen3d.cli.eval", "gen3d.cli.data", "gen3d.cli.info",
-                   "gen3d.cli.serve", "gen3d.cli.batch", "gen3d.cli.render", "gen3d.cli.models"]
+COMMAND_MODULES = ["gen3d.cli.make", "gen3d.cli.mesh", "gen3d.cli.train", "gen3d.cli.eval", "gen3d.cli.data",
+                   "gen3d.cli.info", "gen3d.cli.serve", "gen3d.cli.batch", "gen3d.cli.render", "gen3d.cli.models"]
 
 
 def _version_callback(value: bool) -> None:
