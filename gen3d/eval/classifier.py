@@ -33,12 +33,12 @@ def farthest_point_indices(xyz: torch.Tensor, n: int) -> torch.Tensor:
 class SetAbstraction(nn.Module):
     """FPS centroids, k nearest neighbours, a shared MLP on [relative xyz, features], max-pool."""
 
-    def __init__(self, centroids: int, k: int, in_ch: int, widths: list[int]):
+    def __init__(self, centroids: int, k: int, in_ch: int, widths: list[int], scale: float):
         super().__init__()
-        self.centroids, self.k = centroids, k
+        self.centroids, self.k, self.scale = centroids, k, scale
         layers, c = [], in_ch + 3
         for w in widths:
-            layers += [nn.Linear(c, w), nn.LayerNorm(w), nn.ReLU()]
+            layers += [nn.Linear(c, w), nn.ReLU()]
             c = w
         self.mlp = nn.Sequential(*layers)
 
@@ -48,7 +48,7 @@ class SetAbstraction(nn.Module):
         centers = xyz[rows, farthest_point_indices(xyz, min(self.centroids, xyz.shape[1]))]  # [B, C, 3]
         k = min(self.k, xyz.shape[1])
         nn_idx = torch.cdist(centers, xyz).topk(k, largest=False).indices  # [B, C, k]
-        rel = xyz[rows[..., None], nn_idx] - centers[:, :, None]  # [B, C, k, 3]
+        rel = (xyz[rows[..., None], nn_idx] - centers[:, :, None]) * self.scale  # [B, C, k, 3], O(1) offsets
         grouped = rel if feats is None else torch.cat([rel, feats[rows[..., None], nn_idx]], dim=-1)
         return centers, self.mlp(grouped).amax(dim=2)
 
@@ -56,10 +56,9 @@ class SetAbstraction(nn.Module):
 class PointNet2(nn.Module):
     def __init__(self, n_classes: int, feature_dim: int = 512):
         super().__init__()
-        self.sa1 = SetAbstraction(64, 16, 0, [64, 64, 128])
-        self.sa2 = SetAbstraction(16, 16, 128, [128, 128, 256])
-        self.glob = nn.Sequential(nn.Linear(256 + 3, 256), nn.LayerNorm(256), nn.ReLU(), nn.Linear(256, feature_dim),
-                                  nn.LayerNorm(feature_dim), nn.ReLU())
+        self.sa1 = SetAbstraction(64, 16, 0, [64, 64, 128], scale=10.0)
+        self.sa2 = SetAbstraction(16, 16, 128, [128, 128, 256], scale=4.0)
+        self.glob = nn.Sequential(nn.Linear(256 + 3, 256), nn.ReLU(), nn.Linear(256, feature_dim), nn.ReLU())
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(feature_dim, 256), nn.ReLU(), nn.Dropout(0.3),
                                   nn.Linear(256, n_classes))
 
@@ -67,7 +66,7 @@ class PointNet2(nn.Module):
         """xyz [B, N, 3] in the gen3d convention -> global features [B, feature_dim]."""
         c1, f1 = self.sa1(xyz, None)
         c2, f2 = self.sa2(c1, f1)
-        return self.glob(torch.cat([c2, f2], dim=-1)).amax(dim=1)
+        return self.glob(torch.cat([c2 * 2.0, f2], dim=-1)).amax(dim=1)
 
     def forward(self, xyz: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(xyz))
