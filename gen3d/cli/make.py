@@ -81,6 +81,25 @@ def register(app: typer.Typer) -> None:
                     texture_size, max_faces, lods, size, preview, points_only, as_json, force, quiet)
 
 
+def reproduce_command(seed: int) -> str:
+    """The command line as given, with the seed made explicit and --force added (the files now exist)."""
+    import shlex
+    import sys
+
+    args, skip = [], False
+    for a in sys.argv[1:]:
+        if skip:
+            skip = False
+            continue
+        if a == "--seed":
+            skip = True
+            continue
+        if a.startswith("--seed=") or a in ("--force", "--json", "--quiet", "-q"):
+            continue
+        args.append(a)
+    return shlex.join(["gen3d", *args, "--seed", str(seed), "--force"])
+
+
 def _plan_outputs(prompt: str, output: Path | None, fmt: str | None, seeds: list[int], points_only: bool) -> list[Path]:
     if fmt is not None and fmt not in FORMATS:
         fail(f"unknown --format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -168,6 +187,4 @@ def _make(prompt, output, fmt, seed, variations, steps, guidance, model, device,
     if not quiet:
         for p in written:
             typer.echo(f"wrote {p}")
-        typer.echo(f"seed {', '.join(map(str, seeds))} ({total:.1f} s); reproduce with: "
-                   f"gen3d make {json.dumps(prompt)} --seed {seed}"
-                   + (f" --variations {variations}" if variations > 1 else ""))
+        typer.echo(f"seed {', '.join(map(str, seeds))} ({total:.1f} s); reproduce with: {reproduce_command(seed)}")
