@@ -21,7 +21,7 @@ from gen3d import __version__
 from gen3d.device import resolve_device
 from gen3d.diffusion.samplers import Cancelled, _is_cancelled
 from gen3d.pointcloud import PointCloud
-from gen3d.registry import ModelError, ModelSpec, resolve
+from gen3d.registry import ModelError, ModelSpec, recorded_hashes, resolve
 
 STAGES = ("encode", "diffuse", "upsample", "mesh", "texture", "export")
 MAX_PROMPT_CHARS = 300
@@ -83,15 +83,19 @@ class Pipeline:
             hint = (f"run 'gen3d models download {self.spec.name}'" if not self.spec.bundled
                     else "reinstall gen3d or check the model folder")
             raise ModelError(f"model {self.spec.name} is not available ({base_path} missing): {hint}")
-        cfg = self._config_for("base")
-        self.base, self.base_config = load_model(base_path, cfg, device=self.device)
+        hashes = recorded_hashes(self.spec)  # every load is checked against the recorded sha256 when known
+
+        def load(role: str):
+            path = self.spec.path(role)
+            return load_model(path, self._config_for(role), device=self.device, expected_sha256=hashes.get(path.name))
+
+        self.base, self.base_config = load("base")
         self.upsampler = None
         if self.spec.has("upsample"):
-            self.upsampler, self.upsample_config = load_model(self.spec.path("upsample"), self._config_for("upsample"),
-                                                              device=self.device)
+            self.upsampler, self.upsample_config = load("upsample")
         self.sdf = None
         if self.spec.has("sdf") and self.spec.path("sdf").is_file():
-            self.sdf, self.sdf_config = load_model(self.spec.path("sdf"), self._config_for("sdf"), device=self.device)
+            self.sdf, self.sdf_config = load("sdf")
         self._text = None
         self.vocabulary = Vocabulary.load(self.spec.directory(), self)
 
@@ -114,13 +118,16 @@ class Pipeline:
     def default_mesher(self) -> str:
         return "sdf" if self.sdf is not None else "shell"
 
-    def _mesher(self, name: str):
+    def _mesher(self, name: str, cloud: PointCloud):
+        """A mesher name, or for ``sdf`` the learned decoder conditioned on ``cloud`` (an SDF callable)."""
         if name == "sdf":
             if self.sdf is None:
                 raise ModelError(f"model {self.spec.name} has no SDF decoder: use --mesher shell, poisson or alpha")
             from gen3d.mesh_decoder import sdf_function
 
-            return lambda cloud: sdf_function(self.sdf, self.sdf_config, cloud)
+            fn = sdf_function(self.sdf, self.sdf_config, cloud)
+            fn.__name__ = "sdf"
+            return fn
         return name
 
     # ------------------------------------------------------------------------------------------------
@@ -212,7 +219,8 @@ class Pipeline:
             progress("mesh", 0.0)
         size = size if size is not None else self.vocabulary.real_size(prompt)
         extra = {} if resolution is None else {"resolution": int(resolution)}  # None: the mesher's default
-        out = mesh_and_texture(cloud, mesher=self._mesher(mesher or self.default_mesher), texture_size=texture_size,
+        out = mesh_and_texture(cloud, mesher=self._mesher(mesher or self.default_mesher, cloud),
+                               texture_size=texture_size,
                                max_faces=max_faces, size_m=size, lods=lods, metadata=metadata,
                                material_hint=self.vocabulary.material(prompt), **extra)
         if progress:

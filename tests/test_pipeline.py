@@ -108,3 +108,34 @@ def test_out_of_vocabulary_prompts_warn_and_name_the_nearest_categories(tiny_mod
     assert pipe.vocabulary.real_size("a wooden table") > 0.5
     asset = pipe.generate("a cute cat", seed=1, points_only=True)
     assert any("outside" in w for w in asset.metadata["warnings"])
+
+
+def test_learned_sdf_mesher_and_recorded_hashes(tiny_model, tmp_path):
+    import json
+    import shutil
+
+    import torch
+
+    from gen3d.models.checkpoints import CheckpointError, save_checkpoint, sha256_file
+    from gen3d.models.configs import build_model
+
+    d = tmp_path / "with_sdf"
+    shutil.copytree(tiny_model, d)
+    cfg = {"kind": "sdf", "model": {"width": 32, "encoder_layers": 1, "encoder_heads": 4, "decoder_layers": 1,
+                                     "decoder_heads": 4, "n_ctx": 64}, "points": 64}
+    torch.manual_seed(0)
+    sdf = build_model(cfg)
+    with torch.no_grad():  # a decoder whose zero level is a sphere of radius 0.3: sdf = |q| - 0.3
+        sdf.output_proj.weight.zero_()
+        sdf.output_proj.bias.fill_(0.0)
+    save_checkpoint(sdf, cfg, d / "sdf.safetensors", dtype=None)
+    pipe = Pipeline(str(d), "cpu")
+    assert pipe.default_mesher == "sdf"
+    # the decoder runs on the grid through the coarse-to-fine mesher; a constant-zero decoder has no surface,
+    # which the grid reports in one line (an untrained decoder must fail clearly, not crash)
+    with pytest.raises(ValueError, match="no zero crossing"):
+        pipe.generate("a ball", seed=1, texture_size=64)
+    (d / "sha256.json").write_text(json.dumps({"base.safetensors": sha256_file(d / "base.safetensors"),
+                                               "sdf.safetensors": "0" * 64}))
+    with pytest.raises(CheckpointError, match="corrupted"):
+        Pipeline(str(d), "cpu")
