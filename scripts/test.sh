@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" PYOPENGL_PLATFORM="${PYOPENGL_PLATFORM:-egl}"
-export HF_HUB_OFFLINE=1
+export HF_HUB_OFFLINE=1 RAY_USAGE_STATS_ENABLED=0
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?
