@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gen3d.registry import sha256_file
+
 MANIFEST = "manifest.jsonl"
 GALLERY = "index.html"
 THUMBS = "thumbs"
@@ -310,14 +312,6 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
 def read_manifest(out: Path) -> dict[str, dict]:
     """The latest record of every job id (unreadable lines, e.g. a torn last line, are ignored)."""
     p = Path(out) / MANIFEST
@@ -346,7 +340,7 @@ def is_done(out: Path, job: Job, model: str, record: dict | None) -> bool:
         return False
     for name, digest in recorded.items():
         p = out / name
-        if not p.is_file() or _sha256_file(p) != digest:
+        if not p.is_file() or sha256_file(p) != digest:
             return False
     return True
 

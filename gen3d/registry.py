@@ -117,10 +117,11 @@ def recorded_hashes(spec: ModelSpec) -> dict[str, str]:
     return json.loads(p.read_text()) if p.is_file() else {}
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks (the one implementation gen3d uses)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
-        while block := f.read(1 << 20):
+        while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
 
@@ -135,7 +136,7 @@ def verify(name: str) -> dict[str, str]:
         if not p.is_file():
             out[f.filename] = "missing"
         elif f.filename in known:
-            out[f.filename] = "ok" if _sha256(p) == known[f.filename] else "CORRUPTED"
+            out[f.filename] = "ok" if sha256_file(p) == known[f.filename] else "CORRUPTED"
         else:
             out[f.filename] = "present (no recorded hash)"
     return out
@@ -192,7 +193,7 @@ def download(name: str, progress: Callable[[str, int, int | None], None] | None 
         if not dest.is_file():
             url = f"{spec.base_url}/{f.url}"
             download_file(url, dest, None if progress is None else (lambda d, t, fn=f.filename: progress(fn, d, t)))
-        digest = _sha256(dest)
+        digest = sha256_file(dest)
         if f.filename in known and known[f.filename] != digest:
             raise ModelError(f"{dest} does not match its recorded sha256 (corrupted or replaced): delete it and run "
                              f"'gen3d models download {name}' again")

@@ -7,7 +7,6 @@ known, loaded with ``strict=True`` into the named config's network.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -17,18 +16,11 @@ import torch
 from torch import nn
 
 from gen3d.models.configs import build_model, named_config
+from gen3d.registry import sha256_file  # noqa: F401 - re-exported: checkpoints verify with it
 
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, corrupted, or does not fit its config."""
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _atomic_write(path: Path, write) -> None:

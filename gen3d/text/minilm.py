@@ -37,7 +37,7 @@ def model_dir() -> Path:
 
 @lru_cache(maxsize=4)
 def _verified(path: str, size: int, mtime: float) -> bool:
-    from gen3d.models.checkpoints import sha256_file
+    from gen3d.registry import sha256_file
 
     return sha256_file(path) == WEIGHTS_SHA256
 
