@@ -45,11 +45,21 @@ EXTRAS="render,classical,usd,server"
 log "installing gen3d[$EXTRAS]"
 $PIP install -q -e ".[$EXTRAS]"
 
-# 4. Test-only tools.
+# 4. Test-only tools: the Khronos glTF validator, and real Blender as a Python module (bpy 4.2 LTS shares
+#    numpy 2 with .venv; bpy 5.0.1 needs numpy<2, so it gets its own .venv-bpy5).
 if [ "$WITH_TEST" = "1" ]; then
   if [ -f scripts/package.json ] && [ ! -d scripts/node_modules/gltf-validator ]; then
     log "installing the Khronos glTF validator (npm)"
-    (cd scripts && npm install --no-audit --no-fund --silent)
+    (cd scripts && npm ci --no-audit --no-fund --silent 2>/dev/null || npm install --no-audit --no-fund --silent)
+  fi
+  if ! .venv/bin/python -c 'import importlib.metadata as m, sys; sys.exit(0 if m.version("bpy").startswith("4.2") else 1)' 2>/dev/null; then
+    log "installing bpy 4.2 (Blender as a module) into .venv"
+    $PIP install -q "bpy==4.2.*"
+  fi
+  [ -x .venv-bpy5/bin/python ] || { log "creating .venv-bpy5"; "$PY" -m venv .venv-bpy5; }
+  if ! .venv-bpy5/bin/python -c 'import importlib.metadata as m, sys; sys.exit(0 if m.version("bpy") == "5.0.1" else 1)' 2>/dev/null; then
+    log "installing bpy 5.0.1 into .venv-bpy5"
+    .venv-bpy5/bin/python -m pip install -q "bpy==5.0.1" "numpy<2"
   fi
 fi
 log "done: activate with 'source .venv/bin/activate' or call .venv/bin/gen3d"
