@@ -55,7 +55,8 @@ def test_classifier_trains_and_evaluate_runs_end_to_end(tiny_cache, tiny_model, 
     meta = train_classifier(tiny_cache, tmp_path / "clf.safetensors", steps=40, batch=8, points=128, log=lambda m: 0)
     assert 0.0 <= meta["heldout_accuracy"] <= 1.0 and meta["heldout_shapes"] >= 4
     clf = Classifier.load(tmp_path / "clf.safetensors")
-    probs, feats = clf.run([np.random.default_rng(0).uniform(-0.5, 0.5, (300, 3))], points=128)
+    probs, feats = clf.run([np.random.default_rng(0).uniform(-0.5, 0.5, (300, 6)) + [0, 0, 0, 0.5, 0.5, 0.5]],
+                           points=128)
     assert probs.shape == (1, len(clf.labels)) and feats.shape == (1, 512)
     prompts = tmp_path / "p.jsonl"
     prompts.write_text("\n".join(json.dumps(r) for r in [

@@ -1,7 +1,8 @@
 """A small PointNet++-style (single-scale grouping) point-cloud classifier over the procedural categories.
 
 Used as Point-E used PointNet++: category accuracy of generated clouds, and its 512-d global features for
-P-FID / P-IS. xyz only (colour is judged separately). Trained with ``gen3d eval train-classifier``.
+P-FID / P-IS. Input: xyz plus rgb (some categories are the same shape once normalised, a candle and a round
+tower, and differ in colour and material). Trained with ``gen3d eval train-classifier``.
 """
 
 from __future__ import annotations
@@ -56,20 +57,20 @@ class SetAbstraction(nn.Module):
 class PointNet2(nn.Module):
     def __init__(self, n_classes: int, feature_dim: int = 512):
         super().__init__()
-        self.sa1 = SetAbstraction(64, 16, 0, [64, 64, 128], scale=10.0)
+        self.sa1 = SetAbstraction(64, 16, 3, [64, 64, 128], scale=10.0)
         self.sa2 = SetAbstraction(16, 16, 128, [128, 128, 256], scale=4.0)
         self.glob = nn.Sequential(nn.Linear(256 + 3, 256), nn.ReLU(), nn.Linear(256, feature_dim), nn.ReLU())
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(feature_dim, 256), nn.ReLU(), nn.Dropout(0.3),
                                   nn.Linear(256, n_classes))
 
-    def features(self, xyz: torch.Tensor) -> torch.Tensor:
-        """xyz [B, N, 3] in the gen3d convention -> global features [B, feature_dim]."""
-        c1, f1 = self.sa1(xyz, None)
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, N, 6]: xyz in the gen3d convention and rgb in 0..1 -> global features [B, feature_dim]."""
+        c1, f1 = self.sa1(x[..., :3], x[..., 3:6] * 2.0 - 1.0)
         c2, f2 = self.sa2(c1, f1)
         return self.glob(torch.cat([c2 * 2.0, f2], dim=-1)).amax(dim=1)
 
-    def forward(self, xyz: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(xyz))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
 
 
 class Classifier:
@@ -90,11 +91,11 @@ class Classifier:
 
     @torch.no_grad()
     def run(self, clouds: list[np.ndarray], points: int = 256, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
-        """xyz clouds -> (class probabilities [M, C], features [M, D]); each cloud is FPS-subsampled to
-        ``points`` so the result does not depend on the cloud's density."""
+        """Clouds [N, 6] (xyz, rgb 0..1) -> (class probabilities [M, C], features [M, D]); each cloud is
+        FPS-subsampled to ``points`` so the result does not depend on the cloud's density."""
         from gen3d.mesh_decoder import farthest_points
 
-        xs = [c[farthest_points(c, points)] if len(c) > points else c for c in clouds]
+        xs = [c[farthest_points(c[:, :3], points)] if len(c) > points else c for c in clouds]
         probs, feats = [], []
         for i in range(0, len(xs), batch):
             chunk = xs[i : i + batch]
@@ -127,7 +128,7 @@ def train_classifier(cache: str | Path, out: str | Path, *, steps: int = 3000, b
 
     def cloud(i: int) -> np.ndarray:
         if i not in xyz_cache:
-            xyz_cache[i] = shapes.points(int(i))[0].astype(np.float32)
+            xyz_cache[i] = np.concatenate(shapes.points(int(i)), axis=1).astype(np.float32)  # [N, 6]
         return xyz_cache[i]
 
     model = PointNet2(len(labels))
@@ -137,8 +138,8 @@ def train_classifier(cache: str | Path, out: str | Path, *, steps: int = 3000, b
     for step in range(1, steps + 1):
         idx = rng.choice(train_idx, batch)
         x = np.stack([cloud(i)[rng.permutation(len(cloud(i)))[:points]] for i in idx])
-        scale = rng.uniform(0.85, 1.1, (batch, 1, 3))
-        x = x * scale + rng.normal(0, 0.006, x.shape)  # generated clouds are noisier than real ones
+        x[..., :3] = x[..., :3] * rng.uniform(0.85, 1.1, (batch, 1, 3)) + rng.normal(0, 0.006, (batch, points, 3))
+        x[..., 3:] = np.clip(x[..., 3:] + rng.normal(0, 0.03, (batch, 1, 3)), 0, 1)  # noisier, like generated ones
         loss = nn.functional.cross_entropy(model(torch.from_numpy(x.astype(np.float32))),
                                            torch.from_numpy(y_all[idx]), label_smoothing=0.05)
         opt.zero_grad()
@@ -153,7 +154,7 @@ def train_classifier(cache: str | Path, out: str | Path, *, steps: int = 3000, b
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out.with_suffix(".safetensors")))
-    meta = {"labels": labels, "feature_dim": 512, "points": points, "heldout_accuracy": acc,
+    meta = {"labels": labels, "feature_dim": 512, "points": points, "inputs": "xyz+rgb", "heldout_accuracy": acc,
             "heldout_shapes": int(len(test_idx)), "train_shapes": int(len(train_idx)), "steps": steps,
             "batch": batch, "cache": str(cache), "seconds": round(time.time() - t0, 1)}
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -40,13 +40,15 @@ def read_prompts(path: str | Path) -> list[dict]:
 
 
 def real_clouds(category: str, n: int, points: int, offset: int = 0) -> list[np.ndarray]:
+    """Reference clouds [points, 6] (xyz, rgb) of a category at seeds training never saw."""
     from gen3d.data.procedural import generate_shape
     from gen3d.data.sampling import sample_surface
 
     out = []
     for i in range(n):
         seed = REAL_SEED_BASE + offset + i
-        out.append(sample_surface(generate_shape(category, seed), points, seed).xyz)
+        pc = sample_surface(generate_shape(category, seed), points, seed)
+        out.append(np.concatenate([pc.xyz, pc.rgb], axis=1))
     return out
 
 
@@ -73,7 +75,7 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
         log(f"sampled {len(clouds)}/{len(jobs)} ({time.time() - t0:.0f} s)")
     sample_seconds = (time.time() - t0) / len(jobs)
     labels = clf.labels
-    probs, feats = clf.run([c.xyz for c in clouds])
+    probs, feats = clf.run([np.concatenate([c.xyz, c.rgb], axis=1) for c in clouds])
     pred = [labels[k] for k in probs.argmax(1)]
     correct = [p == r["category"] for p, (_, r, _) in zip(pred, jobs, strict=True)]
     colour_rows = [(c, r) for c, (_, r, _) in zip(clouds, jobs, strict=True) if r.get("color")]
@@ -96,10 +98,11 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
         per_cat_correct[r["category"]].append(ok)
     covs, mmds = [], []
     for c in cats:
-        cov, mmd = coverage_mmd(by_cat[c][:real_per_category], real_a[c])
+        cov, mmd = coverage_mmd(by_cat[c][:real_per_category], [x[:, :3] for x in real_a[c]])
         covs.append(cov)
         mmds.append(mmd)
-    real_div = float(np.mean([diversity(real_a[c][:seeds]) for c in cats])) if seeds > 1 else float("nan")
+    real_div = float(np.mean([diversity([x[:, :3] for x in real_a[c][:seeds]]) for c in cats])) if seeds > 1 \
+        else float("nan")
     result = {
         "model": model, "prompts": len(rows), "seeds": seeds, "samples": len(jobs), "points": n_points,
         "seconds_per_sample": round(sample_seconds, 3),
