@@ -144,8 +144,9 @@ def can_start(context) -> str | None:
 
 
 def _tasks_from(settings) -> list[Task]:
+    extra = {} if settings.mesher == "DEFAULT" else {"mesher": settings.mesher}
     return plan(settings.prompt, None if settings.random_seed else settings.seed, settings.variations,
-                settings.quality, settings.size)
+                settings.quality, settings.size, **extra)
 
 
 def _import_task(context, task: Task) -> bpy.types.Object:

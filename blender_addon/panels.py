@@ -63,6 +63,7 @@ class GEN3D_PT_generate(bpy.types.Panel):
         layout.prop(s, "variations")
         layout.prop(s, "quality", expand=True)
         layout.prop(s, "size")
+        layout.prop(s, "mesher")
 
         runner = STATE.runner
         if runner is not None and runner.busy:

@@ -66,6 +66,15 @@ class GEN3D_Settings(bpy.types.PropertyGroup):
                ("high", "High", "More steps, finer mesh, 2048 px texture")],
         default="standard",
     )
+    mesher: EnumProperty(
+        name="Mesher",
+        items=[("DEFAULT", "Model default", "The server's choice for the model (its SDF decoder when it has one)"),
+               ("sdf", "SDF decoder", "The model's learned SDF decoder"),
+               ("shell", "Shell", "Distance-to-points shell (keeps thin parts)"),
+               ("poisson", "Poisson", "Screened Poisson surface reconstruction"),
+               ("alpha", "Alpha shape", "Alpha shape of the points")],
+        default="DEFAULT",
+    )
     size: FloatProperty(name="Size", default=1.0, min=0.01, max=1000.0, unit="LENGTH", subtype="DISTANCE",
                         description="Largest dimension of the object in metres")
 

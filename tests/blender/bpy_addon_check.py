@@ -125,6 +125,7 @@ def modal_flow(bpy, scene) -> dict:
     n0 = len(scene.objects)
     s = scene.gen3d
     s.prompt, s.random_seed, s.seed, s.variations, s.quality, s.size = "a blue mug", False, 30, 1, "fast", 0.5
+    s.mesher = "poisson"  # the tiny random test model's clouds: a mesher that needs no learned decoder
     runner = operators.start_run(bpy.context, operators._tasks_from(s))
     s.prompt, s.seed = "a green tree", 40
     f["queue_op"] = list(bpy.ops.gen3d.queue())  # a second prompt while the first runs
