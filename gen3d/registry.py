@@ -80,8 +80,8 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {
     "gen3d-small": ModelSpec(
         name="gen3d-small",
-        description="bundled CPU model: MiniLM text vectors -> 1024-point coloured clouds (procedural categories)",
-        files=[ModelFile("base", "base.safetensors"), ModelFile("sdf", "sdf.safetensors")],
+        description="bundled CPU model: MiniLM text vectors -> 256-point coloured clouds of 42 procedural categories",
+        files=[ModelFile("base", "base.safetensors")],  # no learned SDF decoder shipped yet: the shell mesher
         text_encoder="minilm",
         bundled=True,
     ),

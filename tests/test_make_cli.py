@@ -90,3 +90,14 @@ def test_unwritable_output_location(tiny_model, tmp_path):
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "afile" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_bundled_model_is_the_default_and_verified(tmp_path):
+    """`gen3d make` with no --model uses the bundled gen3d-small, offline, sha256-checked."""
+    r = run(["make", "a red chair", "--seed", "1", "--texture-size", "128", "--json"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["model"] == "gen3d-small" and summary["files"] == ["a_red_chair.glb"]
+    assert (tmp_path / "a_red_chair.glb").read_bytes()[:4] == b"glTF"
+    v = run(["models", "verify", "gen3d-small"], tmp_path)
+    assert v.returncode == 0 and "ok" in v.stdout
