@@ -98,6 +98,20 @@ class ReconScore:
     watertight: bool
 
 
+def _score(d_pred: np.ndarray, d_gt: np.ndarray, tau: float, vertices: np.ndarray, faces: np.ndarray) -> ReconScore:
+    """Chamfer, F-score at ``tau`` and watertightness from the two directed distance samples."""
+    precision = float((d_pred <= tau).mean())
+    recall = float((d_gt <= tau).mean())
+    f = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+    return ReconScore(
+        chamfer=float(d_pred.mean() + d_gt.mean()),
+        fscore=f,
+        precision=precision,
+        recall=recall,
+        watertight=is_watertight(vertices, faces),
+    )
+
+
 def evaluate_reconstruction(
     pred_vertices: np.ndarray,
     pred_faces: np.ndarray,
@@ -120,16 +134,7 @@ def evaluate_reconstruction(
     d_pred = point_to_mesh_distance(pred_pts, gt_v, gt_faces)
     d_gt = point_to_mesh_distance(gt_pts, pred_vertices, pred_faces)
     tau = threshold_fraction * box
-    precision = float((d_pred <= tau).mean())
-    recall = float((d_gt <= tau).mean())
-    f = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-    return ReconScore(
-        chamfer=float(d_pred.mean() + d_gt.mean()),
-        fscore=f,
-        precision=precision,
-        recall=recall,
-        watertight=is_watertight(pred_vertices, pred_faces),
-    )
+    return _score(d_pred, d_gt, tau, pred_vertices, pred_faces)
 
 
 def evaluate_against_points(
@@ -155,13 +160,4 @@ def evaluate_against_points(
     pred_pts = sample_surface(pred_vertices, pred_faces, n_samples, seed)
     d_pred = _nn_dist(pred_pts, gt)
     d_gt = point_to_mesh_distance(gt_sub, pred_vertices, pred_faces)
-    precision = float((d_pred <= tau).mean())
-    recall = float((d_gt <= tau).mean())
-    f = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-    return ReconScore(
-        chamfer=float(d_pred.mean() + d_gt.mean()),
-        fscore=f,
-        precision=precision,
-        recall=recall,
-        watertight=is_watertight(pred_vertices, pred_faces),
-    )
+    return _score(d_pred, d_gt, tau, pred_vertices, pred_faces)
