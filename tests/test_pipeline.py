@@ -139,3 +139,18 @@ def test_learned_sdf_mesher_and_recorded_hashes(tiny_model, tmp_path):
                                                "sdf.safetensors": "0" * 64}))
     with pytest.raises(CheckpointError, match="corrupted"):
         Pipeline(str(d), "cpu")
+
+
+def test_package_level_api_is_lazy_and_works(tiny_model, tmp_path):
+    import subprocess
+    import sys
+
+    import gen3d
+
+    out = subprocess.run([sys.executable, "-c", "import gen3d, sys; print('torch' in sys.modules)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    asset = gen3d.generate("a red chair", seed=2, model=str(tiny_model), device="cpu", points_only=True)
+    assert isinstance(asset, gen3d.Asset) and asset.save(tmp_path / "c.ply")[0].is_file()
+    with pytest.raises(AttributeError):
+        gen3d.nothing_here  # noqa: B018
