@@ -41,9 +41,13 @@ def _gen3d() -> list[str]:
     return [sys.executable, "-c", "from gen3d.cli import main; main()"]
 
 
-def _env() -> dict:
+def _env(threads: int | None = None) -> dict:
+    """The children's environment. Torch threads are the user's default (all cores) unless ``threads``;
+    an ``OMP_NUM_THREADS`` inherited from a test shell is dropped so that "default settings" means that."""
     env = {**os.environ}
-    env.setdefault("OMP_NUM_THREADS", "1")
+    env.pop("OMP_NUM_THREADS", None)
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
     env.setdefault("PYOPENGL_PLATFORM", "egl")
     env.setdefault("RAY_AUTH_MODE", "disabled")
     env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -158,9 +162,11 @@ def main() -> None:
     ap.add_argument("--no-ray", action="store_true", help="skip the Ray backend")
     ap.add_argument("--workers", type=int, default=None, help="Ray actors (default: one per CPU)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads in the children (default: torch's own default, i.e. all cores)")
     args = ap.parse_args()
 
-    env = _env()
+    env = _env(args.threads)
     tmp = Path(tempfile.mkdtemp(prefix="bench_e2e_"))
     model = args.model
     try:

@@ -109,6 +109,22 @@ def test_out_of_vocabulary_prompts_warn_and_name_the_nearest_categories(tiny_mod
     asset = pipe.generate("a cute cat", seed=1, points_only=True)
     assert any("outside" in w for w in asset.metadata["warnings"])
 
+    # make_vocab.py also stored the phrases' vectors: a cold start reads them instead of encoding 100s of
+    # phrases, with the same result; a stale file (other phrases) is ignored, a damaged one too.
+    from gen3d.pipeline import VOCAB_VECTORS
+
+    cached = pipe.vocabulary.vectors
+    phrases = [e["phrase"] for e in pipe.vocabulary.entries]
+    fresh = pipe.text.encode(phrases)
+    np.testing.assert_allclose(cached.numpy(), fresh.numpy(), atol=2e-3)  # stored as fp16
+    assert pipe.vocabulary._cached_vectors(phrases) is not None
+    assert pipe.vocabulary._cached_vectors(phrases[:-1] + ["a smartphone"]) is None
+    (d / VOCAB_VECTORS).write_bytes(b"not a safetensors file")
+    again = Pipeline(str(d), "cpu")
+    assert again.vocabulary._cached_vectors(phrases) is None
+    np.testing.assert_allclose(again.vocabulary.vectors.numpy(), fresh.numpy(), atol=1e-6)
+    assert again.vocabulary.warnings("a smartphone")
+
 
 def test_learned_sdf_mesher_and_recorded_hashes(tiny_model, tmp_path):
     import json
