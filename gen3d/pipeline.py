@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from gen3d import __version__
@@ -91,7 +90,7 @@ class Pipeline:
 
         self.base, self.base_config = load("base")
         self.upsampler = None
-        if self.spec.has("upsample"):
+        if self.spec.uses("upsample"):  # optional roles load only when their file is there
             self.upsampler, self.upsample_config = load("upsample")
         self.sdf = None
         if self.spec.has("sdf") and self.spec.path("sdf").is_file():
@@ -151,24 +150,10 @@ class Pipeline:
         return clouds
 
     def _upsample(self, clouds, seeds, progress, cancel) -> list[PointCloud]:
-        from gen3d.diffusion.samplers import karras_heun_steps, run, to_raw, x0_predictor
-        from gen3d.sampling import diffusion_for
+        from gen3d.sampling import upsample_clouds
 
-        cfg = self.upsample_config
-        s = cfg["sampler"]
-        low = torch.stack([torch.from_numpy(np.concatenate([c.xyz.T, c.rgb.T * 255.0])) for c in clouds])
-        low = low.to(self.device)
-        diffusion = diffusion_for(cfg)
-        gens = [torch.Generator().manual_seed(int(sd) + 1) for sd in seeds]
-        x_T = torch.stack([torch.randn(6, cfg["points"], generator=g) for g in gens]).to(self.device) * s["sigma_max"]
-        f = x0_predictor(self.upsampler, diffusion, {"low_res": low}, clip_denoised=True)
-        with torch.no_grad():
-            x = run(karras_heun_steps(f, diffusion, x_T, steps=s["steps"], sigma_min=s["sigma_min"],
-                                      sigma_max=s["sigma_max"], s_churn=s["s_churn"], generator=gens,
-                                      progress=progress, cancel=cancel)).clamp(-1, 1)
-        new = to_raw(x).cpu().numpy()
-        return [PointCloud(np.concatenate([c.xyz, n[:3].T]), np.concatenate([c.rgb, n[3:6].T / 255.0]))
-                for c, n in zip(clouds, new, strict=True)]
+        return upsample_clouds(self.upsampler, self.upsample_config, clouds, seeds=seeds, progress=progress,
+                               cancel=cancel)
 
     def generate_many(self, prompts: list[str], *, seeds: list[int] | None = None, steps: int | None = None,
                       guidance: float | None = None, sampler: str | None = None, points: int | None = None,

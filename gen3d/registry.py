@@ -44,6 +44,7 @@ class ModelFile:
     filename: str
     config: str | None = None  # named config for official .pt files; None = JSON beside the file
     url: str | None = None  # relative to the model's base URL when downloadable
+    optional: bool = False  # used when present (e.g. an upsampler not shipped yet); its absence is no error
 
 
 @dataclass
@@ -76,12 +77,19 @@ class ModelSpec:
     def has(self, role: str) -> bool:
         return any(f.role == role for f in self.files)
 
+    def uses(self, role: str) -> bool:
+        """Whether the pipeline loads ``role``: listed, and either required or (when optional) present."""
+        return any(f.role == role and (not f.optional or (self.directory() / f.filename).is_file())
+                   for f in self.files)
+
 
 MODELS: dict[str, ModelSpec] = {
     "gen3d-small": ModelSpec(
         name="gen3d-small",
         description="bundled CPU model: MiniLM text vectors -> 256-point coloured clouds of 42 procedural categories",
-        files=[ModelFile("base", "base.safetensors")],  # no learned SDF decoder shipped yet: the shell mesher
+        # no learned SDF decoder shipped yet (the shell mesher); an upsampler is used once one is trained and
+        # exported here ('gen3d train upsample'), none is shipped yet
+        files=[ModelFile("base", "base.safetensors"), ModelFile("upsample", "upsample.safetensors", optional=True)],
         text_encoder="minilm",
         bundled=True,
     ),
@@ -134,7 +142,7 @@ def verify(name: str) -> dict[str, str]:
     for f in spec.files:
         p = spec.directory() / f.filename
         if not p.is_file():
-            out[f.filename] = "missing"
+            out[f.filename] = "absent (optional)" if f.optional else "missing"
         elif f.filename in known:
             out[f.filename] = "ok" if sha256_file(p) == known[f.filename] else "CORRUPTED"
         else:
@@ -204,7 +212,8 @@ def download(name: str, progress: Callable[[str, int, int | None], None] | None 
 
 
 def resolve(name_or_path: str) -> ModelSpec:
-    """A registered name, or a folder holding base.safetensors (+ .json) and optionally sdf.safetensors."""
+    """A registered name, or a folder holding base.safetensors (+ .json) and optionally upsample.safetensors
+    and sdf.safetensors (each with its .json)."""
     if name_or_path in MODELS:
         return MODELS[name_or_path]
     p = Path(name_or_path)
@@ -213,8 +222,9 @@ def resolve(name_or_path: str) -> ModelSpec:
             raise ModelError(f"folder {p} has no base.safetensors: export a trained run with 'gen3d train export'")
         cfg = json.loads((p / "base.json").read_text()) if (p / "base.json").is_file() else {}
         files = [ModelFile("base", "base.safetensors")]
-        if (p / "sdf.safetensors").is_file():
-            files.append(ModelFile("sdf", "sdf.safetensors"))
+        for role in ("upsample", "sdf"):
+            if (p / f"{role}.safetensors").is_file():
+                files.append(ModelFile(role, f"{role}.safetensors"))
         spec = ModelSpec(name=str(p), description=f"local model in {p}", files=files,
                          text_encoder=cfg.get("text_encoder", "minilm"), bundled=True)
         spec.directory = lambda p=p: p  # type: ignore[method-assign]

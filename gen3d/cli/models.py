@@ -40,7 +40,7 @@ def _state(spec) -> dict:
                       "bytes": p.stat().st_size if p.is_file() else None,
                       "partial_bytes": part.stat().st_size if part.is_file() else None,
                       "url": f"{spec.base_url}/{f.url}" if f.url and spec.base_url else None,
-                      "config": f.config})
+                      "config": f.config, "optional": f.optional})
     needed = [f for f in files if f["role"] == "base"]
     status = "available" if all(f["present"] for f in needed) and (
         spec.bundled or all(f["present"] for f in files)) else "not downloaded" if not spec.bundled else "missing"
@@ -97,7 +97,7 @@ def info(name: str = typer.Argument(..., help="Model name (gen3d models list).")
         typer.echo(f"  speed         meant for GPUs; on a CPU about {spec.cpu_seconds_per_sample:.0f} s per sample "
                    "for the base stage alone")
     for f in st["files"]:
-        size = f"{f['bytes'] / 1e6:.1f} MB" if f["bytes"] else "missing"
+        size = f"{f['bytes'] / 1e6:.1f} MB" if f["bytes"] else "absent (optional)" if f["optional"] else "missing"
         if f["partial_bytes"]:
             size += f" ({f['partial_bytes'] / 1e6:.1f} MB partial download)"
         typer.echo(f"  {f['role']:<13} {f['file']}  {size}" + (f"  sha256 {f['sha256']}" if f["sha256"] else ""))

@@ -1,4 +1,4 @@
-"""``gen3d train base|sdf|export``: train models from a config file, resumable; export shipped weights."""
+"""``gen3d train base|upsample|sdf|export``: train models from a config file, resumable; export shipped weights."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from gen3d.cli.errors import fail
 from gen3d.cli.make import run_guarded
 
-train_app = typer.Typer(help="Train the base diffusion model or the mesh decoder; export weights.",
+train_app = typer.Typer(help="Train the base diffusion model, the upsampler or the mesh decoder; export weights.",
                         no_args_is_help=True)
 
 CONFIGS = Path(__file__).resolve().parent.parent.parent / "assets" / "configs"
@@ -59,6 +59,34 @@ def base(
         from gen3d.registry import get_spec
 
         init_from = str(get_spec("gen3d-small").path("base"))
+    res = run_guarded(train, cfg, out, max_steps=max_steps, time_limit=time_limit, device=device,
+                      init_from=init_from, data_folder=str(data) if data else None)
+    typer.echo(f"stopped at step {res['step']} ({res['seconds'] / 60:.1f} min in total); run folder {out}")
+
+
+@train_app.command("upsample")
+def upsample(
+    out: Path = typer.Option(Path("runs/upsample"), "--out", help="Run folder (resumes when it holds a checkpoint)."),
+    config: Path = typer.Option(None, "--config", help="Training config JSON (default: gen3d-small-upsample)."),
+    data: Path = typer.Option(None, "--data", help="Train on a folder of your meshes (default: data.cache from "
+                              "the config, else procedural shapes)."),
+    init_from: str = typer.Option(None, "--init-from", help="Start from these upsampler weights (.safetensors)."),
+    max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many more steps."),
+    time_limit: float = typer.Option(None, "--time-limit", help="Stop after this many seconds."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | mps."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config value: --set train.steps=500."),
+) -> None:
+    """Train (or resume) the point upsampler: a base-sized cloud -> extra points (Point-E upsample layout).
+
+    Examples:
+      gen3d train upsample --out runs/upsample --time-limit 3600
+      gen3d train upsample --set data.cache=data/shapes --out runs/upsample
+      gen3d train upsample --data my_meshes/ --out runs/upsample-mine --max-steps 500
+      gen3d train export runs/upsample -o my-model/upsample.safetensors
+    """
+    from gen3d.train.upsample import train
+
+    cfg = _config(config, "gen3d-small-upsample.json", set_)
     res = run_guarded(train, cfg, out, max_steps=max_steps, time_limit=time_limit, device=device,
                       init_from=init_from, data_folder=str(data) if data else None)
     typer.echo(f"stopped at step {res['step']} ({res['seconds'] / 60:.1f} min in total); run folder {out}")
