@@ -91,16 +91,22 @@ def coloured_cloud(vertices, faces, n: int, seed: int) -> PointCloud:
 # ---------------------------------------------------------------- timing
 
 
-def stage_times(cloud: PointCloud, mesher, out_dir: Path, tag: str) -> dict[str, float]:
+def stage_times(cloud: PointCloud, mesher, out_dir: Path, tag: str, encoder=None) -> dict[str, float]:
+    """``encoder(cloud) -> sdf_fn``: a learned decoder, whose encoding of the cloud is timed as ``encode``."""
     from gen3d.export import export
     from gen3d.mesh.pipeline import mesh_and_texture
 
     t0, c0 = time.perf_counter(), time.process_time()
+    if encoder is not None:
+        mesher = encoder(cloud)
+    t_enc = time.perf_counter() - t0
     asset = mesh_and_texture(cloud, mesher=mesher)
     t1 = time.perf_counter()
     export(asset, out_dir / f"{tag}.glb", force=True)
     t2, c2 = time.perf_counter(), time.process_time()
     times = {k: v for k, v in asset.timings.items() if k not in ("total", "sdf_queries")}
+    if encoder is not None:
+        times["encode"] = t_enc
     times["export_glb"] = t2 - t1
     times["total"] = t2 - t0
     times["cpu_total"] = c2 - c0  # CPU seconds of this process (all its threads): robust to other load
@@ -110,21 +116,34 @@ def stage_times(cloud: PointCloud, mesher, out_dir: Path, tag: str) -> dict[str,
     return times
 
 
-def bench_stages(repeats: int) -> dict:
+def bench_stages(repeats: int, sdf_model: Path | None = None) -> dict:
     import open3d  # noqa: F401  (import once, outside the timings: ~1.5 s on first import)
 
     shapes = true_meshes()
     v, f, sdf = shapes["sdf-chair"]
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for mesher_name, mesher in (("shell", "shell"), ("poisson", "poisson"), ("exact-sdf-grid128", sdf)):
+        meshers = [("shell", "shell"), ("poisson", "poisson"), ("exact-sdf-grid128", sdf)]
+        if sdf_model is not None:
+            meshers.insert(0, ("sdf", "learned"))
+        for mesher_name, mesher in meshers:
             for n in (1024, 4096):
                 cloud = coloured_cloud(v, f, n, seed=0)
-                stage_times(cloud, mesher, Path(tmp), "warmup")
-                runs = [stage_times(cloud, mesher, Path(tmp), f"r{i}") for i in range(repeats)]
+                encoder = _learned_sdf_factory(sdf_model) if mesher == "learned" else None
+                stage_times(cloud, mesher, Path(tmp), "warmup", encoder)
+                runs = [stage_times(cloud, mesher, Path(tmp), f"r{i}", encoder) for i in range(repeats)]
                 keys = runs[0].keys()
                 results[f"{mesher_name}/{n}"] = {k: statistics.median(r.get(k, 0.0) for r in runs) for k in keys}
     return results
+
+
+def _learned_sdf_factory(model_path: Path):
+    from gen3d.mesh_decoder import sdf_function
+    from gen3d.models.checkpoints import load_model
+
+    model, config = load_model(model_path)
+    model = model.float().eval()
+    return lambda cloud: sdf_function(model, config, cloud)
 
 
 # ---------------------------------------------------------------- reconstruction table
@@ -143,7 +162,25 @@ def procedural_shapes(categories: list[str], seed: int, n_true: int = 200000) ->
     return out
 
 
-def bench_recon(meshers: list[str], sizes: list[int], samples: int, categories: list[str]) -> dict:
+def learned_mesher(model_path: Path):
+    """``xyz -> (vertices, faces)`` with a learned SDF decoder (safetensors + JSON) through the same
+    coarse-to-fine grid as the pipeline's ``--mesher sdf``."""
+    from gen3d.mesh.pipeline import reconstruct
+    from gen3d.mesh_decoder import sdf_function
+    from gen3d.models.checkpoints import load_model
+
+    model, config = load_model(model_path)
+    model = model.float().eval()
+
+    def mesh(xyz: np.ndarray):
+        cloud = PointCloud(xyz, np.full_like(xyz, 0.5))
+        return reconstruct(cloud, sdf_function(model, config, cloud))
+
+    return mesh
+
+
+def bench_recon(meshers: list[str], sizes: list[int], samples: int, categories: list[str],
+                sdf_model: Path | None = None) -> dict:
     from gen3d.eval.recon import evaluate_against_points
     from gen3d.mesh import classical
 
@@ -153,6 +190,8 @@ def bench_recon(meshers: list[str], sizes: list[int], samples: int, categories: 
         "ball": classical.ball_pivot_mesh,
         "shell": classical.shell_mesh,
     }
+    if sdf_model is not None:
+        fns["sdf"] = learned_mesher(sdf_model)
     shapes = true_meshes()
     procedural = procedural_shapes(categories, seed=101) if categories else {}
     rows: dict = {}
@@ -246,6 +285,9 @@ def main() -> None:
     ap.add_argument("--renders", type=Path, default=None, help="write README renders into this folder")
     ap.add_argument("--categories", default="chair,mug,car,lamp")
     ap.add_argument("--render-meshers", default="shell,poisson")
+    ap.add_argument("--sdf-model", type=Path, default=None,
+                    help="a learned SDF decoder (e.g. assets/models/gen3d-small/sdf.safetensors): adds an 'sdf' "
+                         "row to the reconstruction table and to the stage timings")
     ap.add_argument("--recon-categories", default="chair,table,mug,lamp,bookshelf,car",
                     help="gen3d.data procedural categories added to the reconstruction table")
     args = ap.parse_args()
@@ -259,7 +301,8 @@ def main() -> None:
     print(f"# gen3d bench_mesh on {machine}; load average {os.getloadavg()[0]:.1f} at start")
     if args.recon:
         cats = [c for c in args.recon_categories.split(",") if c]
-        rows = bench_recon(args.meshers.split(","), [1024, 4096], args.samples, cats)
+        meshers = args.meshers.split(",") + (["sdf"] if args.sdf_model else [])
+        rows = bench_recon(meshers, [1024, 4096], args.samples, cats, args.sdf_model)
         print("| mesher | points | Chamfer (% of box) | F-score@1% | watertight | s/shape | per shape F@1% |")
         print("|---|---|---|---|---|---|---|")
         for key, r in rows.items():
@@ -271,7 +314,7 @@ def main() -> None:
             )
         out = {"machine": machine, "recon": rows}
     else:
-        res = bench_stages(args.repeats)
+        res = bench_stages(args.repeats, args.sdf_model)
         stages = ["encode", "decode", "marching_cubes", "cleanup", "decimate", "unwrap", "bake", "frame_and_lods",
                   "export_glb", "total", "cpu_total"]
         print("| run | " + " | ".join(s for s in stages) + " | faces |")
