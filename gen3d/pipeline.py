@@ -132,7 +132,9 @@ class Pipeline:
     # ------------------------------------------------------------------------------------------------
     def sample_points(self, prompts: list[str], seeds: list[int], *, steps: int | None = None,
                       guidance: float | None = None, sampler: str | None = None, points: int | None = None,
-                      progress: StageProgress | None = None, cancel: Any = None) -> list[PointCloud]:
+                      progress: StageProgress | None = None, cancel: Any = None,
+                      upsample_steps: int | None = None) -> list[PointCloud]:
+        """``steps`` sets the base model's steps, ``upsample_steps`` the upsampler's (default: each config's)."""
         from gen3d.sampling import sample_clouds
 
         def report(stage):
@@ -146,21 +148,21 @@ class Pipeline:
         clouds = sample_clouds(self.base, self.base_config, emb, points=points, seeds=seeds, sampler=sampler,
                                steps=steps, guidance=guidance, progress=report("diffuse"), cancel=cancel)
         if self.upsampler is not None:
-            clouds = self._upsample(clouds, seeds, report("upsample"), cancel)
+            clouds = self._upsample(clouds, seeds, report("upsample"), cancel, steps=upsample_steps)
         return clouds
 
-    def _upsample(self, clouds, seeds, progress, cancel) -> list[PointCloud]:
+    def _upsample(self, clouds, seeds, progress, cancel, steps: int | None = None) -> list[PointCloud]:
         from gen3d.sampling import upsample_clouds
 
-        return upsample_clouds(self.upsampler, self.upsample_config, clouds, seeds=seeds, progress=progress,
-                               cancel=cancel)
+        return upsample_clouds(self.upsampler, self.upsample_config, clouds, seeds=seeds, steps=steps,
+                               progress=progress, cancel=cancel)
 
     def generate_many(self, prompts: list[str], *, seeds: list[int] | None = None, steps: int | None = None,
                       guidance: float | None = None, sampler: str | None = None, points: int | None = None,
                       mesher: str | None = None, texture_size: int = 1024, max_faces: int | None = None,
                       size: float | None = None, lods: int = 0, points_only: bool = False,
                       progress: StageProgress | None = None, cancel: Any = None,
-                      mesh_resolution: int | None = None) -> list[Asset]:
+                      mesh_resolution: int | None = None, upsample_steps: int | None = None) -> list[Asset]:
         """Generate several prompts, batched through the diffusion model together."""
         cleaned, warnings = [], []
         for p in prompts:
@@ -173,11 +175,12 @@ class Pipeline:
         mesher = mesher or self.default_mesher
         t0 = time.perf_counter()
         clouds = self.sample_points(cleaned, seeds, steps=steps, guidance=guidance, sampler=sampler, points=points,
-                                    progress=progress, cancel=cancel)
+                                    progress=progress, cancel=cancel, upsample_steps=upsample_steps)
         t_points = time.perf_counter() - t0
         assets = []
         for prompt, seed, cloud in zip(cleaned, seeds, clouds, strict=True):
-            meta = self.metadata(prompt, seed, steps=steps, guidance=guidance, sampler=sampler, points=len(cloud),
+            meta = self.metadata(prompt, seed, steps=steps, upsample_steps=upsample_steps if self.upsampler else None,
+                                 guidance=guidance, sampler=sampler, points=len(cloud),
                                  mesher=None if points_only else mesher, texture_size=texture_size,
                                  max_faces=max_faces, size=size)
             meta["warnings"] = warnings + self.vocabulary.warnings(prompt)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up gen3d in ./.venv. Idempotent: safe to re-run.
-#   bash scripts/setup.sh           runtime (CLI, renderer, classical meshers, USDZ, server)
+#   bash scripts/setup.sh           runtime (CLI, renderer, classical meshers, USDZ, server, CLIP)
 #   bash scripts/setup.sh --test    also test tools: pytest, ruff, the glTF validator, bpy, ray
 # Environment: SKIP_APT=1 skips the Debian packages (e.g. when not root).
 set -euo pipefail
@@ -39,8 +39,8 @@ if ! .venv/bin/python -c 'import torch, sys; sys.exit(0 if torch.__version__.sta
   $PIP install -q torch==2.13.0
 fi
 
-# 3. The project with its extras.
-EXTRAS="render,classical,usd,server"
+# 3. The project with its extras (clip: transformers, already pulled in by the MiniLM encoder's package).
+EXTRAS="render,classical,usd,server,clip"
 [ "$WITH_TEST" = "1" ] && EXTRAS="$EXTRAS,ray,test"
 log "installing gen3d[$EXTRAS]"
 $PIP install -q -e ".[$EXTRAS]"

@@ -1,6 +1,7 @@
 """``gen3d models`` and the point-e-40m registry entry, downloaded from a loopback HTTP server that honours
 Range: progress, resume of a truncated .part, sha256 recorded then verified, corruption is an error, fully
-offline once cached, and ``Pipeline("point-e-40m")`` loading the three official-layout checkpoints strictly.
+offline once cached, ``Pipeline("point-e-40m")`` loading the three official-layout checkpoints strictly, and one
+prompt through that pipeline: CLIP text tower (tiny and random, from a local folder) -> base -> upsampler -> GLB.
 
 The served files are real official-layout state_dicts (``torch.save`` of the named 40M configs, random
 weights), so the whole download path runs on full-size files."""
@@ -139,17 +140,25 @@ def test_pointe_download_resume_verify_offline_and_load(served, tmp_path, monkey
     src = torch.load(root / "sdf.pt", weights_only=True)
     for k, v in pipe.sdf.state_dict().items():
         assert torch.equal(v, src[k]), k
-    if importlib.util.find_spec("open_clip") is None:  # the CLIP text tower is an optional extra
-        with pytest.raises(RuntimeError, match="open-clip-torch"):
-            _ = pipe.text
-        # batch on the official stack: the CPU estimate is printed before starting, the failure is one line
-        prompts = tmp_path / "p.txt"
-        prompts.write_text("a red chair\n")
-        res = runner.invoke(app, ["batch", str(prompts), "--out", str(tmp_path / "o"), "--model", "point-e-40m",
-                                  "--device", "cpu"])
-        assert res.exit_code == 1, res.output
-        assert "meant for GPUs" in res.output and "min for 1 asset" in res.output
-        assert "open-clip-torch" in res.output and "Traceback" not in res.output
+
+    # the CLIP ViT-L/14 text tower (transformers backend) with its weights neither cached nor downloadable
+    from gen3d.text import TextEncoderError
+
+    monkeypatch.setenv("GEN3D_CLIP_BACKEND", "transformers")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("GEN3D_CLIP_PATH", raising=False)
+    fix = "GEN3D_CLIP_PATH" if importlib.util.find_spec("transformers") else "gen3d[clip]"
+    with pytest.raises(TextEncoderError, match=re.escape(fix)):
+        _ = pipe.text
+    # batch on the official stack: the CPU estimate is printed before starting, the failure is one line
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("a red chair\n")
+    res = runner.invoke(app, ["batch", str(prompts), "--out", str(tmp_path / "o"), "--model", "point-e-40m",
+                              "--device", "cpu"])
+    assert res.exit_code == 1, res.output
+    assert "meant for GPUs" in res.output and "min for 1 asset" in res.output
+    assert fix in res.output and "Traceback" not in res.output
     del pipe
 
     # corruption (same size, one byte changed) is an error for verify and for download
@@ -168,6 +177,42 @@ def test_pointe_download_resume_verify_offline_and_load(served, tmp_path, monkey
     (cache / "sdf.pt").unlink()
     res = runner.invoke(app, ["models", "download", "point-e-40m", "-q"])
     assert res.exit_code == 2 and "cannot reach" in res.output and "Traceback" not in res.output
+
+
+def test_pointe_prompt_to_glb_with_clip(served, tmp_path, monkeypatch) -> None:
+    """One prompt through the official stack, with a tiny random CLIP text tower as the local copy of the CLIP
+    weights: prompt -> CLIP (768-d) -> base40M-textvec (1 Heun step, 256 points) -> upsampler (1 step, +3072
+    points) -> SDF decoder -> a validator-clean GLB. Few steps and points keep it to seconds on a CPU."""
+    pytest.importorskip("transformers", reason="the CLIP text encoder's transformers backend is not installed")
+    import trimesh
+
+    from gen3d.pipeline import Pipeline
+    from tests.helpers_clip import write_tiny_clip
+    from tests.helpers_gltf import assert_gltf_valid
+
+    root = served[0]
+    cache = tmp_path / "home" / "models" / "point-e-40m"
+    cache.mkdir(parents=True)
+    for fname in FILES:  # the served official-layout files, as a finished download leaves them
+        (cache / fname).symlink_to(root / fname)
+    monkeypatch.setenv("GEN3D_HOME", str(tmp_path / "home"))
+    clip_dir = write_tiny_clip(tmp_path / "clip")
+    monkeypatch.setenv("GEN3D_CLIP_PATH", str(clip_dir))
+    monkeypatch.delenv("GEN3D_CLIP_BACKEND", raising=False)
+
+    pipe = Pipeline("point-e-40m", "cpu")  # not load_pipeline's per-process cache: this test's GEN3D_HOME
+    stages = []
+    asset = pipe.generate("a red chair", seed=3, steps=1, upsample_steps=1, points=256, texture_size=256,
+                          mesh_resolution=32, progress=lambda stage, frac: stages.append(stage))
+    assert pipe.text.name == "clip-vit-l-14" and pipe.text.backend == "transformers" and pipe.text.folder == clip_dir
+    assert {"encode", "diffuse", "upsample", "mesh"} <= set(stages)
+    assert len(asset.point_cloud) == 256 + 3072  # the base cloud followed by the upsampler's new points
+    params = asset.metadata["parameters"]
+    assert asset.metadata["model"] == "point-e-40m" and params["steps"] == 1 and params["upsample_steps"] == 1
+    assert params["mesher"] == "sdf"
+    (glb,) = asset.save(tmp_path / "chair.glb")
+    assert len(trimesh.load(glb, force="mesh").faces) > 0
+    assert_gltf_valid(glb)
 
 
 def test_models_errors_and_bundled(tmp_path, monkeypatch) -> None:

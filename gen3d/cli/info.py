@@ -27,7 +27,8 @@ OPTIONAL = [
     ("usdz export (usd-core)", "usd-core", "pxr"),
     ("ray backend", "ray", "ray"),
     ("job server (fastapi)", "fastapi", "fastapi"),
-    ("CLIP for Point-E (open-clip-torch)", "open-clip-torch", "open_clip"),
+    ("CLIP for Point-E (transformers)", "transformers", "transformers"),
+    ("CLIP for Point-E (open-clip-torch, optional)", "open-clip-torch", "open_clip"),
     ("blender (bpy)", "bpy", "bpy"),
 ]
 

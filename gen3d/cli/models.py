@@ -79,7 +79,9 @@ def info(name: str = typer.Argument(..., help="Model name (gen3d models list).")
     known = recorded_hashes(spec)
     for f in st["files"]:
         f["sha256"] = known.get(f["file"])
-    enc_ok = spec.text_encoder != "clip-vit-l-14" or importlib.util.find_spec("open_clip") is not None
+    # CLIP runs on transformers (or open-clip-torch): find_spec only, importing either costs seconds
+    enc_ok = spec.text_encoder != "clip-vit-l-14" or any(
+        importlib.util.find_spec(m) is not None for m in ("transformers", "open_clip"))
     out = {"name": spec.name, "description": spec.description, "bundled": spec.bundled,
            "directory": str(spec.directory()), "status": st["status"], "text_encoder": spec.text_encoder,
            "text_encoder_installed": enc_ok, "cpu_seconds_per_sample": spec.cpu_seconds_per_sample,

@@ -1,7 +1,8 @@
 """Text encoders: prompt strings -> L2-normalised vectors that condition the point diffusion model.
 
-``minilm`` (bundled, 384-d, offline) serves gen3d's own models; ``clip-vit-l-14`` (768-d, open-clip-torch)
-serves the official Point-E base40M-textvec weights. Both satisfy :class:`TextEncoder`.
+``minilm`` (bundled, 384-d, offline) serves gen3d's own models; ``clip-vit-l-14`` (768-d, OpenAI CLIP ViT-L/14
+through transformers or open-clip-torch, see :mod:`gen3d.text.clip`) serves the official Point-E
+base40M-textvec weights. Both satisfy :class:`TextEncoder`; both fail with a one-line :class:`TextEncoderError`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,10 @@ from __future__ import annotations
 from typing import Protocol
 
 import torch
+
+from gen3d.text.minilm import TextEncoderError
+
+__all__ = ["TextEncoder", "TextEncoderError", "get_text_encoder"]
 
 
 class TextEncoder(Protocol):
