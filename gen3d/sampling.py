@@ -16,7 +16,7 @@ from gen3d.pointcloud import PointCloud
 
 def diffusion_for(config: dict) -> GaussianDiffusion:
     d = config.get("diffusion", {"schedule": "cosine", "timesteps": 1024})
-    return GaussianDiffusion.named(d["schedule"], d["timesteps"])
+    return GaussianDiffusion.named(d["schedule"], d["timesteps"], d.get("prediction", "eps"))
 
 
 def sample_clouds(

@@ -1,8 +1,12 @@
-"""Discrete Gaussian diffusion with epsilon prediction and Point-E's learned-range variance head.
+"""Discrete Gaussian diffusion with Point-E's learned-range variance head.
 
-The model outputs ``2*C`` channels: epsilon (first C) and a variance interpolation value ``v`` (last C):
-``log var = f*log(beta_t) + (1-f)*log(beta~_t)``, ``f = (v+1)/2``.
-Training loss = MSE on epsilon + the variational bound term (with the mean detached).
+The model outputs ``2*C`` channels: its prediction (first C) and a variance interpolation value (last C):
+``log var = f*log(beta_t) + (1-f)*log(beta~_t)``, ``f = (value+1)/2``.
+The prediction is epsilon (``prediction="eps"``, Point-E's; the default) or the velocity
+``v = sqrt(abar)*eps - sqrt(1-abar)*x0`` (``prediction="v"``): x0 then comes out directly at high noise
+instead of as an epsilon residual multiplied by up to sqrt(1/abar - 1) ~ 2e4 at the last step, which an
+undertrained model cannot make precise enough (its first denoised guesses saturate at the box corners).
+Training loss = MSE on the prediction + the variational bound term (with the mean detached).
 """
 
 from __future__ import annotations
@@ -49,10 +53,16 @@ def discretized_gaussian_log_likelihood(x, means, log_scales) -> torch.Tensor:
     )
 
 
+PREDICTIONS = ("eps", "v")
+
+
 class GaussianDiffusion:
     """Schedule constants (float64 numpy, gathered per-timestep into float32) and the maths on them."""
 
-    def __init__(self, betas: np.ndarray):
+    def __init__(self, betas: np.ndarray, prediction: str = "eps"):
+        if prediction not in PREDICTIONS:
+            raise ValueError(f"prediction must be one of {', '.join(PREDICTIONS)}, got {prediction!r}")
+        self.prediction = prediction
         self.betas = np.asarray(betas, dtype=np.float64)
         self.num_timesteps = len(self.betas)
         alphas = 1.0 - self.betas
@@ -70,8 +80,8 @@ class GaussianDiffusion:
         self.posterior_mean_coef2 = (1.0 - self.alphas_cumprod_prev) * np.sqrt(alphas) / (1.0 - self.alphas_cumprod)
 
     @classmethod
-    def named(cls, schedule: str = "cosine", num_steps: int = 1024) -> GaussianDiffusion:
-        return cls(named_betas(schedule, num_steps))
+    def named(cls, schedule: str = "cosine", num_steps: int = 1024, prediction: str = "eps") -> GaussianDiffusion:
+        return cls(named_betas(schedule, num_steps), prediction)
 
     # forward process ---------------------------------------------------------------------------------
     def q_sample(self, x_start: torch.Tensor, t: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
@@ -99,16 +109,32 @@ class GaussianDiffusion:
             self.sqrt_recipm1_alphas_cumprod, t, x_t.ndim
         )
 
+    def split_prediction(self, pred: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor):
+        """The model's prediction channels -> (eps, x0), unclipped."""
+        if self.prediction == "eps":
+            return pred, self.predict_x0(x_t, t, pred)
+        a = _extract(self.sqrt_alphas_cumprod, t, x_t.ndim)
+        s = _extract(self.sqrt_one_minus_alphas_cumprod, t, x_t.ndim)
+        return s * x_t + a * pred, a * x_t - s * pred
+
+    def target(self, x_start: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """What the model's prediction channels are trained to output."""
+        if self.prediction == "eps":
+            return noise
+        a = _extract(self.sqrt_alphas_cumprod, t, x_start.ndim)
+        s = _extract(self.sqrt_one_minus_alphas_cumprod, t, x_start.ndim)
+        return a * noise - s * x_start
+
     # reverse process ---------------------------------------------------------------------------------
     def p_mean_variance(self, model_output: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, clip_denoised: bool):
         """From a raw model output [B, 2C, N] -> dict(mean, log_variance, pred_xstart, eps)."""
         c = x_t.shape[1]
-        eps, v = model_output[:, :c].float(), model_output[:, c : 2 * c].float()
+        pred, v = model_output[:, :c].float(), model_output[:, c : 2 * c].float()
         min_log = _extract(self.posterior_log_variance_clipped, t, x_t.ndim)
         max_log = _extract(np.log(self.betas), t, x_t.ndim)
         frac = (v + 1) / 2
         log_variance = frac * max_log + (1 - frac) * min_log
-        x0 = self.predict_x0(x_t, t, eps)
+        eps, x0 = self.split_prediction(pred, x_t.float(), t)
         if clip_denoised:
             x0 = x0.clamp(-1, 1)
         mean, _ = self.q_posterior(x0, x_t, t)
@@ -123,15 +149,16 @@ class GaussianDiffusion:
         model_kwargs: dict | None = None,
         noise: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Per-example losses: ``mse`` (epsilon), ``vb`` (bits/dim, mean detached), ``loss`` = mse + vb."""
+        """Per-example losses: ``mse`` (on the prediction: epsilon or v), ``vb`` (bits/dim, mean detached),
+        ``loss`` = mse + vb."""
         noise = torch.randn_like(x_start) if noise is None else noise
         x_t = self.q_sample(x_start, t, noise)
         out = model(x_t, t, **(model_kwargs or {})).float()
         c = x_start.shape[1]
-        eps = out[:, :c]
-        frozen = torch.cat([eps.detach(), out[:, c : 2 * c]], dim=1)
+        pred = out[:, :c]
+        frozen = torch.cat([pred.detach(), out[:, c : 2 * c]], dim=1)
         vb = self._vb_bits(frozen, x_start, x_t, t)
-        mse = _mean_flat((noise - eps) ** 2)
+        mse = _mean_flat((self.target(x_start, t, noise) - pred) ** 2)
         return {"mse": mse, "vb": vb, "loss": mse + vb}
 
     def _vb_bits(self, model_output, x_start, x_t, t) -> torch.Tensor:
