@@ -70,6 +70,19 @@ def test_classifier_trains_and_evaluate_runs_end_to_end(tiny_cache, tiny_model, 
     assert (tmp_path / "sheet.png").stat().st_size > 1000
     assert len(format_table(res)) == 8
 
+    # the command line, judged by a classifier other than the bundled one
+    from typer.testing import CliRunner
+
+    from gen3d.cli import app
+
+    out = tmp_path / "eval.json"
+    r = CliRunner().invoke(app, ["eval", "--prompts", str(prompts), "--model", str(tiny_model), "--seeds", "1",
+                                 "--steps", "2", "--points", "64", "--classifier", str(tmp_path / "clf.safetensors"),
+                                 "--json", str(out), "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    saved = json.loads(out.read_text())
+    assert saved["classifier"] == str(tmp_path / "clf.safetensors") and saved["samples"] == 2
+
 
 def test_prompt_file_errors(tmp_path):
     from gen3d.eval.report import read_prompts

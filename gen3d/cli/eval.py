@@ -26,6 +26,8 @@ def evaluate(
     json_out: Path = typer.Option(None, "--json", help="Write the results here."),
     sheet: Path = typer.Option(None, "--sheet", help="Write a contact sheet PNG of the samples here."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | mps."),
+    classifier: Path = typer.Option(None, "--classifier", help="The judge's weights (default: the bundled "
+                                    "assets/eval/classifier.safetensors)."),
 ) -> None:
     """Sample every prompt SEEDS times and print the metrics table.
 
@@ -36,8 +38,9 @@ def evaluate(
     from gen3d.eval.report import evaluate as run_eval
     from gen3d.eval.report import format_table
 
+    extra = {} if classifier is None else {"classifier": classifier}
     res = run_guarded(run_eval, prompts, model=model, seeds=seeds, points=points, steps=steps, limit=limit,
-                      device=device, sheet=sheet, log=lambda m: typer.echo(m, err=True))
+                      device=device, sheet=sheet, log=lambda m: typer.echo(m, err=True), **extra)
     from rich.console import Console
     from rich.table import Table
 

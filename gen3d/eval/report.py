@@ -104,7 +104,8 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
     real_div = float(np.mean([diversity([x[:, :3] for x in real_a[c][:seeds]]) for c in cats])) if seeds > 1 \
         else float("nan")
     result = {
-        "model": model, "prompts": len(rows), "seeds": seeds, "samples": len(jobs), "points": n_points,
+        "model": model, "classifier": str(classifier), "prompts": len(rows), "seeds": seeds, "samples": len(jobs),
+        "points": n_points,
         "seconds_per_sample": round(sample_seconds, 3),
         "category_accuracy": float(np.mean(correct)),
         "color_accuracy": float(np.mean(colour_ok)) if colour_ok else None, "color_prompts": len(colour_rows),
