@@ -78,7 +78,8 @@ def main() -> None:
         from gen3d.train.loop import export_ema
         export_ema(run, ema)
     gap = condition_gap(ema, cfg, args.cache)
-    report = {"variant": args.variant, "steps": args.steps, "lr": cfg["train"]["lr"], "train": result, "gap": gap}
+    report = {"variant": args.variant, "steps": args.steps, "lr": cfg["train"]["lr"],
+              "train_seconds": result.get("seconds"), "gap": gap}
     print(json.dumps(report, indent=1, default=str))
     (run / "gap.json").write_text(json.dumps(report, indent=1, default=str))
 
