@@ -138,6 +138,7 @@ def bench_stages(repeats: int, sdf_model: Path | None = None) -> dict:
 
 
 def _learned_sdf_factory(model_path: Path):
+    """``cloud -> sdf_fn``: a learned SDF decoder (safetensors + JSON) conditioned on each cloud."""
     from gen3d.mesh_decoder import sdf_function
     from gen3d.models.checkpoints import load_model
 
@@ -166,15 +167,12 @@ def learned_mesher(model_path: Path):
     """``xyz -> (vertices, faces)`` with a learned SDF decoder (safetensors + JSON) through the same
     coarse-to-fine grid as the pipeline's ``--mesher sdf``."""
     from gen3d.mesh.pipeline import reconstruct
-    from gen3d.mesh_decoder import sdf_function
-    from gen3d.models.checkpoints import load_model
 
-    model, config = load_model(model_path)
-    model = model.float().eval()
+    encoder = _learned_sdf_factory(model_path)
 
     def mesh(xyz: np.ndarray):
         cloud = PointCloud(xyz, np.full_like(xyz, 0.5))
-        return reconstruct(cloud, sdf_function(model, config, cloud))
+        return reconstruct(cloud, encoder(cloud))
 
     return mesh
 

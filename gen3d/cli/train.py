@@ -34,6 +34,10 @@ def _config(config: Path | None, default: str, overrides: list[str]) -> dict:
     return load_train_config(path, ov)
 
 
+def _stopped(res: dict, out: Path) -> None:
+    typer.echo(f"stopped at step {res['step']} ({res['seconds'] / 60:.1f} min in total); run folder {out}")
+
+
 @train_app.command("base")
 def base(
     out: Path = typer.Option(Path("runs/base"), "--out", help="Run folder (resumes when it holds a checkpoint)."),
@@ -61,7 +65,7 @@ def base(
         init_from = str(get_spec("gen3d-small").path("base"))
     res = run_guarded(train, cfg, out, max_steps=max_steps, time_limit=time_limit, device=device,
                       init_from=init_from, data_folder=str(data) if data else None)
-    typer.echo(f"stopped at step {res['step']} ({res['seconds'] / 60:.1f} min in total); run folder {out}")
+    _stopped(res, out)
 
 
 @train_app.command("upsample")
@@ -89,7 +93,7 @@ def upsample(
     cfg = _config(config, "gen3d-small-upsample.json", set_)
     res = run_guarded(train, cfg, out, max_steps=max_steps, time_limit=time_limit, device=device,
                       init_from=init_from, data_folder=str(data) if data else None)
-    typer.echo(f"stopped at step {res['step']} ({res['seconds'] / 60:.1f} min in total); run folder {out}")
+    _stopped(res, out)
 
 
 @train_app.command("sdf")
@@ -109,7 +113,7 @@ def sdf(
 
     cfg = _config(config, "gen3d-small-sdf.json", set_)
     res = run_guarded(train, cfg, out, max_steps=max_steps, time_limit=time_limit, device=device)
-    typer.echo(f"stopped at step {res['step']} ({res['seconds'] / 60:.1f} min in total); run folder {out}")
+    _stopped(res, out)
 
 
 @train_app.command("export")

@@ -12,12 +12,9 @@ from pathlib import Path
 
 import torch
 
-from gen3d.device import resolve_device
-from gen3d.models.checkpoints import load_model
-from gen3d.models.configs import build_model
 from gen3d.sampling import diffusion_for, sample_clouds
 from gen3d.text import get_text_encoder
-from gen3d.train.loop import fit, seed_everything
+from gen3d.train.loop import fit, start_run
 
 
 class CaptionVectors:
@@ -60,21 +57,12 @@ def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_
     from gen3d.train.data import batches
 
     run_dir = Path(run_dir)
-    tc = cfg["train"]
-    dev = resolve_device(device)
-    if tc.get("threads"):
-        torch.set_num_threads(int(tc["threads"]))
-    seed_everything(int(tc.get("seed", 0)) + 1000003 * _resume_step(run_dir))  # fresh noise after a resume
-    model_cfg = cfg["model"]
-    model = build_model(model_cfg).to(dev)
-    if init_from and not (run_dir / "state.json").is_file():
-        released, _ = load_model(init_from, None if str(init_from).endswith(".safetensors") else model_cfg)
-        model.load_state_dict(released.state_dict())
+    tc, model_cfg = cfg["train"], cfg["model"]
+    model, dev, seed, start = start_run(cfg, run_dir, device, init_from)
     diffusion = diffusion_for(model_cfg)
     vectors = CaptionVectors(get_text_encoder(model_cfg.get("text_encoder", "minilm"), device=dev))
     data_cfg = dict(cfg["data"]) | ({"folder": data_folder} if data_folder else {})
-    it: Iterator[dict] = batches(data_cfg, tc["batch"], seed=int(tc.get("seed", 0)), kind="points",
-                                 start_step=_resume_step(run_dir))
+    it: Iterator[dict] = batches(data_cfg, tc["batch"], seed=seed, kind="points", start_step=start)
 
     def loss_fn(m, batch):
         x = batch["points"].to(dev).float()
@@ -92,9 +80,3 @@ def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_
     return fit(cfg, run_dir, model, loss_fn, it, dev, max_steps=max_steps, time_limit=time_limit,
                on_checkpoint=on_checkpoint, quiet=quiet)
 
-
-def _resume_step(run_dir: Path) -> int:
-    import json
-
-    p = Path(run_dir) / "state.json"
-    return int(json.loads(p.read_text())["step"]) if p.is_file() else 0

@@ -254,6 +254,34 @@ def bf16_helps(device: torch.device) -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def resume_step(run_dir: str | Path) -> int:
+    """The step a run folder's checkpoint is at (0 for a new run)."""
+    p = Path(run_dir) / "state.json"
+    return int(json.loads(p.read_text())["step"]) if p.is_file() else 0
+
+
+def start_run(cfg: dict, run_dir: str | Path, device: str = "auto",
+              init_from: str | None = None) -> tuple[nn.Module, torch.device, int, int]:
+    """What every ``gen3d train`` command does first -> (model, device, seed, start step): resolve the device,
+    set the thread count, seed (afresh after a resume), build the config's model and, for a new run only,
+    load ``init_from`` weights into it (a resumed run keeps its own)."""
+    from gen3d.device import resolve_device
+    from gen3d.models.checkpoints import load_model
+    from gen3d.models.configs import build_model
+
+    tc, model_cfg = cfg["train"], cfg["model"]
+    dev = resolve_device(device)
+    if tc.get("threads"):
+        torch.set_num_threads(int(tc["threads"]))
+    seed, start = int(tc.get("seed", 0)), resume_step(run_dir)
+    seed_everything(seed + 1000003 * start)  # fresh noise after a resume
+    model = build_model(model_cfg).to(dev)
+    if init_from and start == 0:
+        released, _ = load_model(init_from, None if str(init_from).endswith(".safetensors") else model_cfg)
+        model.load_state_dict(released.state_dict())
+    return model, dev, seed, start
+
+
 def seed_everything(seed: int) -> None:
     import random
 

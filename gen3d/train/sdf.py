@@ -13,9 +13,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from gen3d.device import resolve_device
-from gen3d.models.configs import build_model
-from gen3d.train.loop import fit, seed_everything
+from gen3d.train.loop import fit, start_run
 
 
 def corrupt(cloud: torch.Tensor, g: torch.Generator, jitter: float, outliers: float, n: int) -> torch.Tensor:
@@ -39,18 +37,11 @@ def occupancy_loss(model, cloud: torch.Tensor, queries: torch.Tensor, occupancy:
 
 def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_limit: float | None = None,
           device: str = "auto", quiet: bool = False) -> dict:
-    from gen3d.train.base import _resume_step
     from gen3d.train.data import batches
 
     run_dir = Path(run_dir)
     tc, dc = cfg["train"], cfg["data"]
-    dev = resolve_device(device)
-    if tc.get("threads"):
-        torch.set_num_threads(int(tc["threads"]))
-    seed = int(tc.get("seed", 0))
-    seed_everything(seed + 1000003 * _resume_step(run_dir))
-    model = build_model(cfg["model"]).to(dev)
-    start = _resume_step(run_dir)
+    model, dev, seed, start = start_run(cfg, run_dir, device)
     it = batches(dc, tc["batch"], seed=seed, kind="sdf", start_step=start)
     g = torch.Generator().manual_seed(seed + 7919 * start)
     lo, hi = int(dc.get("min_points", 256)), int(cfg["model"].get("points", 512))  # encoder sees <= hi points

@@ -14,12 +14,9 @@ from pathlib import Path
 
 import torch
 
-from gen3d.device import resolve_device
 from gen3d.diffusion.samplers import to_raw
-from gen3d.models.checkpoints import load_model
-from gen3d.models.configs import build_model
 from gen3d.sampling import diffusion_for, upsample_clouds
-from gen3d.train.loop import fit, seed_everything
+from gen3d.train.loop import fit, start_run
 
 
 def split(points: torch.Tensor, cond_points: int, g: torch.Generator, jitter: float = 0.0,
@@ -67,22 +64,13 @@ def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_
           quiet: bool = False) -> dict:
     """Run (or resume) training in ``run_dir``; always leaves a resumable checkpoint. ``init_from`` starts from
     upsampler weights; ``data_folder`` trains on a user's meshes (their captions are not used)."""
-    from gen3d.train.base import _resume_step
     from gen3d.train.data import batches
 
     run_dir = Path(run_dir)
     tc, model_cfg = cfg["train"], cfg["model"]
     if model_cfg.get("kind") != "upsample":
         raise ValueError(f"train upsample needs a model of kind 'upsample', the config has {model_cfg.get('kind')!r}")
-    dev = resolve_device(device)
-    if tc.get("threads"):
-        torch.set_num_threads(int(tc["threads"]))
-    seed, start = int(tc.get("seed", 0)), _resume_step(run_dir)
-    seed_everything(seed + 1000003 * start)  # fresh noise after a resume
-    model = build_model(model_cfg).to(dev)
-    if init_from and not (run_dir / "state.json").is_file():
-        released, _ = load_model(init_from, None if str(init_from).endswith(".safetensors") else model_cfg)
-        model.load_state_dict(released.state_dict())
+    model, dev, seed, start = start_run(cfg, run_dir, device, init_from)
     diffusion = diffusion_for(model_cfg)
     cond = int(model_cfg["cond_points"])
     total = cond + int(model_cfg["points"])  # the data's FPS prefix: low-res + new points
