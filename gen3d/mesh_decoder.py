@@ -24,21 +24,49 @@ def farthest_points(xyz: np.ndarray, n: int, start: int = 0) -> np.ndarray:
     return idx
 
 
+def farthest_points_batched(xyz: torch.Tensor, n: int) -> torch.Tensor:
+    """``farthest_points`` for a batch: xyz [B, N, 3] -> indices [B, n] (all N when N <= n), starting at row 0."""
+    b, m, _ = xyz.shape
+    if m <= n:
+        return torch.arange(m, device=xyz.device).expand(b, m)
+    idx = torch.zeros(b, n, dtype=torch.long, device=xyz.device)
+    d = torch.full((b, m), float("inf"), device=xyz.device)
+    rows = torch.arange(b, device=xyz.device)
+    for i in range(1, n):
+        d = torch.minimum(d, ((xyz - xyz[rows, idx[:, i - 1]][:, None]) ** 2).sum(-1))
+        idx[:, i] = d.argmax(1)
+    return idx
+
+
 def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk: int = 16384):
-    """Encode ``cloud`` and return ``sdf_fn(points [Q, 3]) -> np.ndarray [Q]`` (negative inside)."""
+    """Encode ``cloud`` and return ``sdf_fn(points [Q, 3]) -> np.ndarray [Q]`` (negative inside). A model
+    with ``local_k`` also reads each query's nearest points of the whole cloud, found with a KD-tree."""
+    from gen3d.models.sdf import knn_offsets_np, local_features
+
     device = next(model.parameters()).device
     n = int(config.get("points", 4096))
-    xyz = cloud.xyz[farthest_points(cloud.xyz, n)]
+    full = np.ascontiguousarray(cloud.xyz, dtype=np.float32)
+    xyz = full[farthest_points(full, n)]
+    k = int(getattr(model, "local_k", 0))
+    tree = None
+    if k:
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(full)
     with torch.no_grad():
         latents = model.encode(torch.from_numpy(np.ascontiguousarray(xyz.T))[None].to(device))
 
     def sdf_fn(points: np.ndarray) -> np.ndarray:
-        pts = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32))
+        pts = np.ascontiguousarray(points, dtype=np.float32)
         out = np.empty(len(pts), dtype=np.float32)
         with torch.no_grad():
             for i in range(0, len(pts), chunk):
-                q = pts[i : i + chunk].T[None].to(device)
-                out[i : i + chunk] = model.predict_sdf(q, latents)[0].float().cpu().numpy()
+                part = pts[i : i + chunk]
+                local = None
+                if tree is not None:
+                    local = local_features(torch.from_numpy(knn_offsets_np(tree, full, part, k)))[None].to(device)
+                q = torch.from_numpy(part.T.copy())[None].to(device)
+                out[i : i + chunk] = model.predict_sdf(q, latents, local)[0].float().cpu().numpy()
         return out
 
     return sdf_fn

@@ -1,7 +1,9 @@
 """Train the learned mesh decoder (Point-E SDF layout, sized for a CPU) on procedural occupancy samples.
 
-Inputs are made to look like generated clouds: a random number of points per batch (``min_points`` ..
-``points``), Gaussian jitter, a few outliers, xyz only. The model's output is a signed value, negative
+Inputs are made to look like generated clouds: a random number of points per batch (``data.min_points`` ..
+``data.points``), Gaussian jitter, a few outliers, xyz only. The encoder sees the model's ``points``
+farthest-point samples of that cloud, as the mesher gives it; a model with ``local_k`` also reads each
+query's nearest points in the whole cloud. The model's output is a signed value, negative
 inside; it is trained as an occupancy logit (``inside = sigmoid(-sdf)``), so marching cubes at level 0
 extracts the 50% occupancy surface.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -28,8 +31,20 @@ def corrupt(cloud: torch.Tensor, g: torch.Generator, jitter: float, outliers: fl
     return x.clamp(-0.5, 0.5)
 
 
-def occupancy_loss(model, cloud: torch.Tensor, queries: torch.Tensor, occupancy: torch.Tensor) -> dict:
-    sdf = model(cloud, queries)
+def local_batch(context: torch.Tensor, queries: torch.Tensor, k: int) -> torch.Tensor:
+    """context [B, 3, M], queries [B, 3, Q] -> local_features [B, Q, 9], through the mesher's KD-tree path."""
+    from scipy.spatial import cKDTree
+
+    from gen3d.models.sdf import knn_offsets_np, local_features
+
+    ctx, qs = context.permute(0, 2, 1).numpy(), queries.permute(0, 2, 1).float().numpy()
+    off = np.stack([knn_offsets_np(cKDTree(c), c, q, k) for c, q in zip(ctx, qs, strict=True)])
+    return local_features(torch.from_numpy(off))
+
+
+def occupancy_loss(model, cloud: torch.Tensor, queries: torch.Tensor, occupancy: torch.Tensor,
+                   local: torch.Tensor | None = None) -> dict:
+    sdf = model(cloud, queries, local)
     loss = F.binary_cross_entropy_with_logits(-sdf.float(), occupancy.float(), reduction="none").mean(1)
     acc = ((sdf < 0).float() == occupancy).float().mean(1)
     return {"loss": loss, "accuracy": acc.detach()}
@@ -37,6 +52,7 @@ def occupancy_loss(model, cloud: torch.Tensor, queries: torch.Tensor, occupancy:
 
 def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_limit: float | None = None,
           device: str = "auto", quiet: bool = False) -> dict:
+    from gen3d.mesh_decoder import farthest_points_batched
     from gen3d.train.data import batches
 
     run_dir = Path(run_dir)
@@ -44,11 +60,19 @@ def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_
     model, dev, seed, start = start_run(cfg, run_dir, device)
     it = batches(dc, tc["batch"], seed=seed, kind="sdf", start_step=start)
     g = torch.Generator().manual_seed(seed + 7919 * start)
-    lo, hi = int(dc.get("min_points", 256)), int(cfg["model"].get("points", 512))  # encoder sees <= hi points
+    enc = int(cfg["model"].get("points", 512))  # the encoder sees <= enc points
+    lo, hi = int(dc.get("min_points", 256)), int(dc.get("points", enc))
+    k = int(cfg["model"]["model"].get("local_k", 0))
 
     def loss_fn(m, batch):
-        n = int(torch.randint(lo, hi + 1, (1,), generator=g))
+        n = int(torch.randint(lo, max(lo, hi) + 1, (1,), generator=g))
         cloud = corrupt(batch["cloud"].float(), g, float(dc.get("jitter", 0.004)), float(dc.get("outliers", 0.01)), n)
-        return occupancy_loss(m, cloud.to(dev), batch["queries"].to(dev).float(), batch["occupancy"].to(dev))
+        queries = batch["queries"].float()
+        local = local_batch(cloud, queries, k) if k else None  # from the whole cloud
+        if n > enc:  # the encoder sees its farthest points, as in the mesher
+            idx = farthest_points_batched(cloud.permute(0, 2, 1), enc)
+            cloud = torch.gather(cloud, 2, idx[:, None, :].expand(-1, 3, -1))
+        return occupancy_loss(m, cloud.to(dev), queries.to(dev), batch["occupancy"].to(dev),
+                              None if local is None else local.to(dev))
 
     return fit(cfg, run_dir, model, loss_fn, it, dev, max_steps=max_steps, time_limit=time_limit, quiet=quiet)

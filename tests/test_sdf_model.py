@@ -1,0 +1,74 @@
+"""The CPU-sized SDF decoder options: Fourier positions and local nearest-point features."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial import cKDTree
+
+from gen3d.mesh_decoder import farthest_points, farthest_points_batched, sdf_function
+from gen3d.models.sdf import LOCAL_FEATURES, SDFModel, knn_offsets, knn_offsets_np, local_features
+from gen3d.pointcloud import PointCloud
+
+SMALL = dict(width=32, encoder_layers=1, encoder_heads=4, decoder_layers=1, decoder_heads=4, n_ctx=64)
+
+
+def test_linear_layout_is_point_e_and_options_only_change_the_input_projections():
+    ref = SDFModel(**SMALL).state_dict()
+    assert ref["encoder_input_proj.weight"].shape == (32, 3) and ref["decoder_input_proj.weight"].shape == (32, 3)
+    new = SDFModel(**SMALL, pos_emb="fourier", fourier_freqs=4, local_k=8).state_dict()
+    assert set(new) == set(ref)  # no new keys: official checkpoints and ours share one loader
+    assert new["encoder_input_proj.weight"].shape == (32, 3 + 6 * 4)
+    assert new["decoder_input_proj.weight"].shape == (32, 3 + 6 * 4 + LOCAL_FEATURES)
+    assert all(new[k].shape == ref[k].shape for k in ref if "input_proj" not in k)
+    with pytest.raises(ValueError, match="pos_emb"):
+        SDFModel(**SMALL, pos_emb="learned")
+
+
+def test_local_features_describe_the_neighbourhood():
+    ring = np.array([[np.cos(a), 0.0, np.sin(a)] for a in np.linspace(0, 2 * np.pi, 16, endpoint=False)]) * 0.1
+    centre = local_features(torch.from_numpy(ring[None] - 0.0)).numpy()[0]
+    # from the centre: every neighbour 0.1 away (x10 scale), centroid at the query, not one-sided
+    np.testing.assert_allclose(centre[:2], [1.0, 1.0], atol=1e-6)
+    np.testing.assert_allclose(centre[5:8], 0.0, atol=1e-6)
+    assert centre[8] < 1e-5
+    q = np.array([0.5, 0.0, 0.0])
+    off = ring - q
+    off = off[np.argsort(np.linalg.norm(off, axis=1))]
+    side = local_features(torch.from_numpy(off[None])).numpy()[0]
+    np.testing.assert_allclose(side[0], 4.0, atol=1e-6)  # nearest point (0.1, 0, 0) is 0.4 away
+    np.testing.assert_allclose(side[2:5], [-4.0, 0.0, 0.0], atol=1e-6)
+    assert side[8] > 0.95  # everything lies to one side
+
+
+def test_kdtree_and_torch_neighbours_agree():
+    rng = np.random.default_rng(0)
+    cloud = rng.uniform(-0.5, 0.5, (2, 300, 3)).astype(np.float32)
+    queries = rng.uniform(-0.5, 0.5, (2, 50, 3)).astype(np.float32)
+    t = knn_offsets(torch.from_numpy(queries), torch.from_numpy(cloud), 8).numpy()
+    n = np.stack([knn_offsets_np(cKDTree(c), c, q, 8) for c, q in zip(cloud, queries, strict=True)])
+    np.testing.assert_allclose(t, n, atol=1e-6)
+    # fewer points than k: all of them
+    assert knn_offsets_np(cKDTree(cloud[0, :3]), cloud[0, :3], queries[0], 8).shape == (50, 3, 3)
+
+
+def test_batched_farthest_points_matches_the_numpy_one():
+    xyz = np.random.default_rng(1).uniform(-0.5, 0.5, (3, 200, 3))
+    batched = farthest_points_batched(torch.from_numpy(xyz), 20).numpy()
+    for b in range(3):
+        np.testing.assert_array_equal(batched[b], farthest_points(xyz[b], 20))
+    assert farthest_points_batched(torch.from_numpy(xyz), 500).shape == (3, 200)
+
+
+def test_mesher_path_equals_the_training_path():
+    torch.manual_seed(0)
+    model = SDFModel(**SMALL, pos_emb="fourier", local_k=8).eval()
+    with pytest.raises(ValueError, match="local_features"):
+        model.predict_sdf(torch.zeros(1, 3, 4), torch.zeros(1, 5, 32))
+    xyz = np.random.default_rng(2).uniform(-0.3, 0.3, (60, 3)).astype(np.float32)  # <= points: all encoded
+    q = np.random.default_rng(3).uniform(-0.5, 0.5, (40, 3)).astype(np.float32)
+    fn = sdf_function(model, {"points": 64}, PointCloud(xyz, np.zeros_like(xyz)), chunk=16)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(xyz.T.copy())[None], torch.from_numpy(q.T.copy())[None])[0].numpy()
+    np.testing.assert_allclose(fn(q), ref, atol=1e-5)
