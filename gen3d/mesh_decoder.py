@@ -38,9 +38,18 @@ def farthest_points_batched(xyz: torch.Tensor, n: int) -> torch.Tensor:
     return idx
 
 
-def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk: int = 16384):
+def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk: int = 16384,
+                 margin: float = 0.03):
     """Encode ``cloud`` and return ``sdf_fn(points [Q, 3]) -> np.ndarray [Q]`` (negative inside). A model
-    with ``local_k`` also reads each query's nearest points of the whole cloud, found with a KD-tree."""
+    with ``local_k`` also reads each query's nearest points of the whole cloud, found with a KD-tree.
+
+    The coarse-to-fine grid refines cells whose values come within a band, reading values as distances. A
+    trained occupancy logit is not one (a thin table top can sit between coarse nodes that all read
+    "outside, logit 5"), so the value returned is ``sign(logit) * min(|logit|, margin + distance to the
+    nearest cloud point)``: the sign, hence the surface, is the model's, and the coarse levels (whose bands
+    are wider than ``margin``) always refine around the points; the finest ones refine on the sign alone."""
+    from scipy.spatial import cKDTree
+
     from gen3d.models.sdf import knn_offsets_np, local_features
 
     device = next(model.parameters()).device
@@ -48,11 +57,7 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
     full = np.ascontiguousarray(cloud.xyz, dtype=np.float32)
     xyz = full[farthest_points(full, n)]
     k = int(getattr(model, "local_k", 0))
-    tree = None
-    if k:
-        from scipy.spatial import cKDTree
-
-        tree = cKDTree(full)
+    tree = cKDTree(full)
     with torch.no_grad():
         latents = model.encode(torch.from_numpy(np.ascontiguousarray(xyz.T))[None].to(device))
 
@@ -62,11 +67,12 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
         with torch.no_grad():
             for i in range(0, len(pts), chunk):
                 part = pts[i : i + chunk]
-                local = None
-                if tree is not None:
-                    local = local_features(torch.from_numpy(knn_offsets_np(tree, full, part, k)))[None].to(device)
+                offsets = knn_offsets_np(tree, full, part, max(k, 1))
+                local = local_features(torch.from_numpy(offsets))[None].to(device) if k else None
                 q = torch.from_numpy(part.T.copy())[None].to(device)
-                out[i : i + chunk] = model.predict_sdf(q, latents, local)[0].float().cpu().numpy()
+                logit = model.predict_sdf(q, latents, local)[0].float().cpu().numpy()
+                nearest = np.linalg.norm(offsets[:, 0], axis=-1)
+                out[i : i + chunk] = np.sign(logit) * np.minimum(np.abs(logit), nearest + margin)
         return out
 
     return sdf_fn

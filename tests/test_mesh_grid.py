@@ -12,6 +12,7 @@ from gen3d.mesh.grid import (
     SdfGridError,
     coarse_to_fine_sdf_grid,
     dense_sdf_grid,
+    fill_cavities,
     marching_cubes,
     mesh_from_sdf,
 )
@@ -141,3 +142,22 @@ def test_torch_tensor_output_is_accepted() -> None:
     torch = pytest.importorskip("torch")
     v, f = mesh_from_sdf(lambda p: torch.from_numpy(sphere(p)), resolution=32)
     assert len(f) > 100
+
+
+def test_solid_fills_enclosed_pockets_but_keeps_open_ones() -> None:
+    def hollow(p):  # a ball of radius 0.3 with a sealed spherical cavity of radius 0.15 inside
+        r = np.linalg.norm(p, axis=1)
+        return np.maximum(r - 0.3, 0.15 - r)
+
+    v, f = mesh_from_sdf(hollow, resolution=48)
+    assert len(np.unique(face_components(f, len(v)))) == 2  # outer and inner surface
+    v, f = mesh_from_sdf(hollow, resolution=48, solid=True)
+    assert len(np.unique(face_components(f, len(v)))) == 1
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1).mean(), 0.3, atol=0.01)
+    assert signed_volume(v, f) == pytest.approx(4 / 3 * np.pi * 0.3**3, rel=0.05)
+
+    def cup(p):  # the same shell, cut open at the top: its inside reaches the border and stays empty
+        return np.maximum(hollow(p), -(0.1 - p[:, 1]))
+
+    grid = dense_sdf_grid(cup, 48)
+    np.testing.assert_array_equal(fill_cavities(grid), grid)

@@ -68,7 +68,13 @@ def test_mesher_path_equals_the_training_path():
         model.predict_sdf(torch.zeros(1, 3, 4), torch.zeros(1, 5, 32))
     xyz = np.random.default_rng(2).uniform(-0.3, 0.3, (60, 3)).astype(np.float32)  # <= points: all encoded
     q = np.random.default_rng(3).uniform(-0.5, 0.5, (40, 3)).astype(np.float32)
-    fn = sdf_function(model, {"points": 64}, PointCloud(xyz, np.zeros_like(xyz)), chunk=16)
+    cloud = PointCloud(xyz, np.zeros_like(xyz))
+    fn = sdf_function(model, {"points": 64}, cloud, chunk=16, margin=np.inf)
     with torch.no_grad():
         ref = model(torch.from_numpy(xyz.T.copy())[None], torch.from_numpy(q.T.copy())[None])[0].numpy()
     np.testing.assert_allclose(fn(q), ref, atol=1e-5)
+    # for the grid, the magnitude is capped by the distance to the nearest point + margin; the sign is kept
+    capped = sdf_function(model, {"points": 64}, cloud, chunk=16, margin=0.01)(q)
+    nearest = cKDTree(xyz).query(q)[0]
+    np.testing.assert_array_equal(np.sign(capped), np.sign(ref))
+    np.testing.assert_allclose(np.abs(capped), np.minimum(np.abs(ref), nearest + 0.01), atol=1e-5)

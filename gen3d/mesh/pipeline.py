@@ -79,7 +79,8 @@ def reconstruct(
         raise MeshError(f"unknown mesher {mesher!r}; choose one of {', '.join(available_meshers())}")
     stats = GridStats(resolution)
     t1 = time.perf_counter()
-    v, f = mesh_from_sdf(sdf_fn, resolution=resolution, half_extent=DEFAULT_HALF_EXTENT, band=sdf_band, stats=stats)
+    v, f = mesh_from_sdf(sdf_fn, resolution=resolution, half_extent=DEFAULT_HALF_EXTENT, band=sdf_band, stats=stats,
+                         solid=True)
     elapsed = time.perf_counter() - t1
     timings["decode"] = stats.seconds_sdf
     timings["marching_cubes"] = elapsed - stats.seconds_sdf
