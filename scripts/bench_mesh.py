@@ -313,8 +313,8 @@ def main() -> None:
         out = {"machine": machine, "recon": rows}
     else:
         res = bench_stages(args.repeats, args.sdf_model)
-        stages = ["encode", "decode", "marching_cubes", "cleanup", "decimate", "unwrap", "bake", "frame_and_lods",
-                  "export_glb", "total", "cpu_total"]
+        stages = ["encode", "decode", "marching_cubes", "snap", "cleanup", "decimate", "unwrap", "bake",
+                  "frame_and_lods", "export_glb", "total", "cpu_total"]
         print("| run | " + " | ".join(s for s in stages) + " | faces |")
         print("|---" * (len(stages) + 2) + "|")
         for key, t in res.items():

@@ -8,7 +8,14 @@ import pytest
 import trimesh
 
 from gen3d.eval.recon import chamfer_distance, evaluate_reconstruction, fscore, is_watertight, sample_surface
-from gen3d.mesh.cleanup import MeshError, clean_mesh, face_components, remove_degenerate, signed_volume
+from gen3d.mesh.cleanup import (
+    MeshError,
+    clean_mesh,
+    face_components,
+    remove_degenerate,
+    signed_volume,
+    snap_to_points,
+)
 from gen3d.mesh.decimate import decimate, lod_budgets
 from gen3d.mesh.pipeline import available_meshers, mesh_and_texture, register_sdf_mesher
 from gen3d.pointcloud import PointCloud
@@ -238,3 +245,23 @@ def test_recon_metrics() -> None:
     score = evaluate_reconstruction(BOX.vertices, BOX.faces, BOX.vertices, BOX.faces, n_samples=4000)
     assert score.fscore > 0.95 and score.watertight
     assert not is_watertight(BOX.vertices, BOX.faces[:-1])
+
+
+def test_snap_to_points_moves_a_shrunken_surface_onto_the_cloud() -> None:
+    sphere = trimesh.creation.icosphere(subdivisions=4, radius=0.28)
+    rng = np.random.default_rng(0)
+    d = rng.normal(size=(2000, 3))
+    cloud = 0.3 * d / np.linalg.norm(d, axis=1, keepdims=True)
+    v = snap_to_points(sphere.vertices, sphere.faces, cloud)
+    r = np.linalg.norm(v, axis=1)
+    assert abs(r.mean() - 0.3) < 0.002 and r.std() < 0.003  # onto the points, and smooth
+    # jittered points: the surface follows their mean, not each point
+    noisy = cloud + rng.normal(scale=0.004, size=cloud.shape)
+    r = np.linalg.norm(snap_to_points(sphere.vertices, sphere.faces, noisy), axis=1)
+    assert abs(r.mean() - 0.3) < 0.003 and r.std() < 0.004
+    # a part of the mesh far from every point (beyond the reach) does not move
+    far = np.vstack([cloud[cloud[:, 1] > 0], [[0.0, 0.3, 0.0]]])
+    v = snap_to_points(sphere.vertices, sphere.faces, far)
+    low = sphere.vertices[:, 1] < -0.2
+    np.testing.assert_allclose(v[low], sphere.vertices[low], atol=1e-6)
+    assert abs(np.linalg.norm(v[sphere.vertices[:, 1] > 0.1], axis=1).mean() - 0.3) < 0.002

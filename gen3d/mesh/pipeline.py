@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from gen3d.mesh.asset import TexturedMesh, to_asset_frame
-from gen3d.mesh.cleanup import MeshError, clean_mesh, vertex_normals
+from gen3d.mesh.cleanup import MeshError, clean_mesh, snap_to_points, vertex_normals
 from gen3d.mesh.decimate import DEFAULT_MAX_FACES, decimate, lod_budgets
 from gen3d.mesh.grid import DEFAULT_HALF_EXTENT, DEFAULT_RESOLUTION, GridStats, SdfFn, mesh_from_sdf
 from gen3d.pointcloud import PointCloud
@@ -84,6 +84,9 @@ def reconstruct(
     elapsed = time.perf_counter() - t1
     timings["decode"] = stats.seconds_sdf
     timings["marching_cubes"] = elapsed - stats.seconds_sdf
+    t2 = time.perf_counter()
+    v = snap_to_points(v, f, cloud.xyz)  # the zero level of a learned occupancy sits inside thin parts
+    timings["snap"] = time.perf_counter() - t2
     timings["sdf_queries"] = float(stats.queries)
     return v, f
 
