@@ -39,7 +39,7 @@ def farthest_points_batched(xyz: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk: int = 16384,
-                 margin: float = 0.03):
+                 margin: float = 0.06):
     """Encode ``cloud`` and return ``sdf_fn(points [Q, 3]) -> np.ndarray [Q]`` (negative inside). A model
     with ``local_k`` also reads each query's nearest points of the whole cloud, found with a KD-tree.
 
