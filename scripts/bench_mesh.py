@@ -233,9 +233,11 @@ def bench_recon(meshers: list[str], sizes: list[int], samples: int, categories: 
 
 
 def make_renders(
-    folder: Path, categories: list[str], meshers: list[str], points: int = 4096, size: int = 224
+    folder: Path, categories: list[str], meshers: list[str], points: int = 4096, size: int = 224,
+    prompts: list[str] | None = None,
 ) -> list[Path]:
-    """Per category: its coloured cloud | each mesher's GLB (read back from the file) | the first texture."""
+    """Per category: its coloured cloud | each mesher's GLB (read back from the file) | the first texture.
+    With ``prompts``, the clouds are the bundled model's samples for them (seed 0) instead."""
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
     from PIL import Image
 
@@ -247,12 +249,19 @@ def make_renders(
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    if prompts:
+        from gen3d.pipeline import Pipeline
+
+        pipe = Pipeline("gen3d-small", "cpu")
+        clouds = dict(zip(prompts, pipe.sample_points(prompts, [0] * len(prompts)), strict=True))
     with tempfile.TemporaryDirectory() as tmp:
-        for cat in categories:
-            shape = generate_shape(cat, seed=3)
-            cloud = sample_surface(shape, points, rng=0)
+        for cat in prompts or categories:
+            if prompts:
+                cloud = clouds[cat]
+            else:
+                cloud = sample_surface(generate_shape(cat, seed=3), points, rng=0)
             images = [render_points(cloud, (size, size))]
-            labels = [f"{cat}: {points} points"]
+            labels = [f"{cat}: {len(cloud)} points"]
             texture = None
             for mesher in meshers:
                 asset = mesh_and_texture(cloud, mesher=mesher, material_hint=cat)
@@ -266,7 +275,7 @@ def make_renders(
                 texture = asset.texture if texture is None else texture
             images.append(np.asarray(Image.fromarray(texture).resize((size, size), Image.LANCZOS)))
             labels.append(f"{meshers[0]} baked texture")
-            path = folder / f"mesh_{cat.replace(' ', '_')}.png"
+            path = folder / f"{'make' if prompts else 'mesh'}_{cat.replace(' ', '_')}.png"
             contact_sheet(images, cols=len(images), labels=labels).save(path, optimize=True)
             written.append(path)
             print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
@@ -288,9 +297,16 @@ def main() -> None:
                          "row to the reconstruction table and to the stage timings")
     ap.add_argument("--recon-categories", default="chair,table,mug,lamp,bookshelf,car",
                     help="gen3d.data procedural categories added to the reconstruction table")
+    ap.add_argument("--render-prompts", default=None,
+                    help="comma-separated prompts: render the bundled model's clouds for them instead of shapes")
     args = ap.parse_args()
+    if args.sdf_model is not None:
+        from gen3d.mesh.pipeline import register_sdf_mesher
+
+        register_sdf_mesher("sdf", _learned_sdf_factory(args.sdf_model))
     if args.renders:
-        make_renders(args.renders, args.categories.split(","), args.render_meshers.split(","))
+        make_renders(args.renders, args.categories.split(","), args.render_meshers.split(","),
+                     prompts=args.render_prompts.split(",") if args.render_prompts else None)
         return
     machine = (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "

@@ -78,3 +78,15 @@ def test_mesher_path_equals_the_training_path():
     nearest = cKDTree(xyz).query(q)[0]
     np.testing.assert_array_equal(np.sign(capped), np.sign(ref))
     np.testing.assert_allclose(np.abs(capped), np.minimum(np.abs(ref), nearest + 0.01), atol=1e-5)
+
+
+def test_corrupt_draws_one_jitter_per_cloud_from_a_range():
+    from gen3d.train.sdf import corrupt
+
+    cloud = torch.zeros(64, 3, 500)
+    g = torch.Generator().manual_seed(0)
+    fixed = corrupt(cloud, g, 0.01, 0.0, 400)
+    assert fixed.shape == (64, 3, 400)
+    np.testing.assert_allclose(fixed.std(dim=(1, 2)).numpy(), 0.01, rtol=0.1)
+    ranged = corrupt(cloud, g, [0.002, 0.03], 0.0, 400).std(dim=(1, 2)).numpy()
+    assert ranged.min() >= 0.0018 and ranged.max() <= 0.033 and ranged.max() / ranged.min() > 5

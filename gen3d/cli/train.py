@@ -100,6 +100,7 @@ def upsample(
 def sdf(
     out: Path = typer.Option(Path("runs/sdf"), "--out", help="Run folder (resumes when it holds a checkpoint)."),
     config: Path = typer.Option(None, "--config", help="Training config JSON (default: gen3d-small-sdf)."),
+    init_from: str = typer.Option(None, "--init-from", help="Start from these decoder weights (.safetensors)."),
     max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many more steps."),
     time_limit: float = typer.Option(None, "--time-limit", help="Stop after this many seconds."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | mps."),
@@ -112,7 +113,8 @@ def sdf(
     from gen3d.train.sdf import train
 
     cfg = _config(config, "gen3d-small-sdf.json", set_)
-    res = run_guarded(train, cfg, out, max_steps=max_steps, time_limit=time_limit, device=device)
+    res = run_guarded(train, cfg, out, max_steps=max_steps, time_limit=time_limit, device=device,
+                      init_from=init_from)
     _stopped(res, out)
 
 

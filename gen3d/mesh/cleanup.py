@@ -158,7 +158,11 @@ def smooth(vertices: np.ndarray, faces: np.ndarray, iterations: int = 3) -> np.n
     return np.asarray(mesh.vertices, dtype=np.float64)
 
 
-def snap_to_points(vertices: np.ndarray, faces: np.ndarray, xyz: np.ndarray, k: int = 4) -> np.ndarray:
+SNAP_SPREAD = 1.0
+
+
+def snap_to_points(vertices: np.ndarray, faces: np.ndarray, xyz: np.ndarray, k: int = 4,
+                   spread: float = SNAP_SPREAD) -> np.ndarray:
     """Move each vertex along its normal onto the plane (normal to it) through the inverse-distance-squared
     weighted centroid of its ``k`` nearest cloud points -> new vertices float32 [V, 3].
 
@@ -166,26 +170,41 @@ def snap_to_points(vertices: np.ndarray, faces: np.ndarray, xyz: np.ndarray, k: 
     the blur of a convex solid shrinks); the points themselves lie on the surface. Moves are capped at the
     reach, twice the cloud's median point spacing (at least 0.03 of the box), and fade out between one and
     two reaches from the nearest point, so parts of the surface no point supports stay where they are.
-    Weighting by distance keeps thin parts from being pulled to their centre line; using several points keeps
-    jitter off the surface.
+    The moves are then averaged over the mesh across about ``spread`` point spacings (a diffusion along
+    its edges), so a noisy, sparse cloud (a generated one) shifts the surface smoothly instead of denting it
+    at every point, while the systematic offset is still removed.
     """
+    from scipy.sparse import coo_matrix, diags
     from scipy.spatial import cKDTree
 
     pts = np.asarray(xyz, dtype=np.float64)
     v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
     if len(pts) < 2 or len(v) == 0:
         return v.astype(np.float32)
     tree = cKDTree(pts)
-    reach = max(0.03, 2.0 * float(np.median(tree.query(pts, k=2)[0][:, 1])))
+    spacing = float(np.median(tree.query(pts, k=2)[0][:, 1]))
+    reach = max(0.03, 2.0 * spacing)
     k = min(k, len(pts))
     d, idx = tree.query(v, k=k)
     d, idx = d.reshape(len(v), k), idx.reshape(len(v), k)
     w = 1.0 / (d + 1e-4) ** 2
     centre = np.einsum("vk,vkc->vc", w / w.sum(1, keepdims=True), pts[idx])
-    n = vertex_normals(v, faces).astype(np.float64)
+    n = vertex_normals(v, f).astype(np.float64)
     t = np.clip(np.einsum("vc,vc->v", centre - v, n), -reach, reach)
-    fade = np.clip(2.0 - d[:, 0] / reach, 0.0, 1.0)
-    return (v + n * (t * fade)[:, None]).astype(np.float32)
+    t *= np.clip(2.0 - d[:, 0] / reach, 0.0, 1.0)
+    if spread > 0 and len(f):
+        edges = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+        edge_len = float(np.median(np.linalg.norm(v[edges[:, 0]] - v[edges[:, 1]], axis=1)))
+        steps = int(min(200, (spread * spacing / max(edge_len, 1e-9)) ** 2))
+        if steps:
+            rows, cols = np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]]
+            adj = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(v), len(v))).tocsr()
+            adj.data[:] = 1.0
+            walk = diags(1.0 / np.maximum(adj.sum(1).A1, 1.0)) @ adj
+            for _ in range(steps):  # lazy random walk: radius ~ sqrt(steps / 2) edges
+                t = 0.5 * t + 0.5 * (walk @ t)
+    return (v + n * t[:, None]).astype(np.float32)
 
 
 def clean_mesh(

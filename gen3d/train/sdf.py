@@ -19,12 +19,18 @@ import torch.nn.functional as F
 from gen3d.train.loop import fit, start_run
 
 
-def corrupt(cloud: torch.Tensor, g: torch.Generator, jitter: float, outliers: float, n: int) -> torch.Tensor:
-    """cloud [B, 3, N] -> [B, 3, n]: a random subset, jittered, with a fraction of uniform outliers."""
+def corrupt(cloud: torch.Tensor, g: torch.Generator, jitter: float | list, outliers: float, n: int) -> torch.Tensor:
+    """cloud [B, 3, N] -> [B, 3, n]: a random subset, jittered, with a fraction of uniform outliers. ``jitter``
+    is a standard deviation, or ``[lo, hi]``: one drawn log-uniformly per cloud (generated clouds vary)."""
     b, _, m = cloud.shape
     idx = torch.stack([torch.randperm(m, generator=g)[:n] for _ in range(b)])
     x = torch.gather(cloud, 2, idx[:, None, :].expand(b, 3, n))
-    x = x + torch.randn(x.shape, generator=g) * jitter
+    if isinstance(jitter, (list, tuple)):
+        lo, hi = (float(j) for j in jitter)
+        sigma = torch.exp(torch.empty(b, 1, 1).uniform_(np.log(lo), np.log(hi), generator=g))
+    else:
+        sigma = torch.full((b, 1, 1), float(jitter))
+    x = x + torch.randn(x.shape, generator=g) * sigma
     k = int(round(outliers * n))
     if k:
         x[:, :, :k] = torch.rand((b, 3, k), generator=g) - 0.5
@@ -51,13 +57,13 @@ def occupancy_loss(model, cloud: torch.Tensor, queries: torch.Tensor, occupancy:
 
 
 def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_limit: float | None = None,
-          device: str = "auto", quiet: bool = False) -> dict:
+          device: str = "auto", quiet: bool = False, init_from: str | None = None) -> dict:
     from gen3d.mesh_decoder import farthest_points_batched
     from gen3d.train.data import batches
 
     run_dir = Path(run_dir)
     tc, dc = cfg["train"], cfg["data"]
-    model, dev, seed, start = start_run(cfg, run_dir, device)
+    model, dev, seed, start = start_run(cfg, run_dir, device, init_from)
     it = batches(dc, tc["batch"], seed=seed, kind="sdf", start_step=start)
     g = torch.Generator().manual_seed(seed + 7919 * start)
     enc = int(cfg["model"].get("points", 512))  # the encoder sees <= enc points
@@ -66,7 +72,7 @@ def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_
 
     def loss_fn(m, batch):
         n = int(torch.randint(lo, max(lo, hi) + 1, (1,), generator=g))
-        cloud = corrupt(batch["cloud"].float(), g, float(dc.get("jitter", 0.004)), float(dc.get("outliers", 0.01)), n)
+        cloud = corrupt(batch["cloud"].float(), g, dc.get("jitter", 0.004), float(dc.get("outliers", 0.01)), n)
         queries = batch["queries"].float()
         local = local_batch(cloud, queries, k) if k else None  # from the whole cloud
         if n > enc:  # the encoder sees its farthest points, as in the mesher
