@@ -76,3 +76,22 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
         return out
 
     return sdf_fn
+
+
+def learned_sdf_mesher(model: str = "gen3d-small", device: str = "cpu"):
+    """``cloud -> sdf_fn`` with a model's learned decoder (sha256-checked like every load), for meshing clouds
+    that come from outside the pipeline (``gen3d mesh --mesher sdf``)."""
+    from gen3d.models.checkpoints import load_model
+    from gen3d.registry import ModelError, recorded_hashes, resolve
+
+    spec = resolve(model)
+    if not spec.has("sdf") or not spec.path("sdf").is_file():
+        raise ModelError(f"model {spec.name} has no learned SDF decoder; use another --mesher (e.g. shell)")
+    path = spec.path("sdf")
+    net, config = load_model(path, None, device=device, expected_sha256=recorded_hashes(spec).get(path.name))
+    net = net.float().eval()
+
+    def factory(cloud: PointCloud):
+        return sdf_function(net, config, cloud)
+
+    return factory

@@ -115,6 +115,9 @@ class Pipeline:
 
     @property
     def default_mesher(self) -> str:
+        """The model's chosen mesher (``ModelSpec.mesher``), else the learned decoder when it has one."""
+        if self.spec.mesher:
+            return self.spec.mesher
         return "sdf" if self.sdf is not None else "shell"
 
     def _mesher(self, name: str, cloud: PointCloud):

@@ -58,6 +58,7 @@ class ModelSpec:
     default_base_url: str | None = None
     cpu_seconds_per_sample: float | None = None
     extras: dict = field(default_factory=dict)
+    mesher: str | None = None  # the default --mesher; None: 'sdf' when the model has a decoder, else 'shell'
 
     @property
     def base_url(self) -> str | None:
@@ -87,11 +88,14 @@ MODELS: dict[str, ModelSpec] = {
     "gen3d-small": ModelSpec(
         name="gen3d-small",
         description="bundled CPU model: MiniLM text vectors -> 256-point coloured clouds of 42 procedural categories",
-        # no learned SDF decoder shipped yet (the shell mesher); an upsampler is used once one is trained and
-        # exported here ('gen3d train upsample'), none is shipped yet
-        files=[ModelFile("base", "base.safetensors"), ModelFile("upsample", "upsample.safetensors", optional=True)],
+        # an upsampler is used once one is trained and exported here ('gen3d train upsample'); none is shipped yet
+        files=[ModelFile("base", "base.safetensors"), ModelFile("upsample", "upsample.safetensors", optional=True),
+               ModelFile("sdf", "sdf.safetensors")],
         text_encoder="minilm",
         bundled=True,
+        # the learned decoder ships (--mesher sdf), but on this model's sparse, noisy 256-point samples its
+        # surfaces are rougher than shell's (see the model card), so shell stays the default here
+        mesher="shell",
     ),
     "point-e-40m": ModelSpec(
         name="point-e-40m",

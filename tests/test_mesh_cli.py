@@ -95,3 +95,17 @@ def test_bad_options(tmp_path) -> None:
         assert "Traceback" not in res.output
     res = _run("mesh", str(tmp_path / "missing.ply"), "-o", str(tmp_path / "x.glb"))
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_mesh_with_the_bundled_learned_decoder(tmp_path) -> None:
+    cloud = tmp_path / "scan.xyz"
+    _write_xyz(cloud, n=3000)
+    res = _run("mesh", str(cloud), "-o", str(tmp_path / "box.glb"), "--mesher", "sdf", "--texture-size", "128",
+               "--size", "0.8", "--max-faces", "400000", "--json")  # no decimation: it may open the surface
+    assert res.exit_code == 0, res.output
+    assert_gltf_valid(tmp_path / "box.glb")
+    glb = trimesh.load(tmp_path / "box.glb", force="mesh")
+    mesh = trimesh.Trimesh(glb.vertices, glb.faces)  # merged again across the UV seams
+    # the box (0.8 x 0.5 x 0.6) comes back at its proportions, closed, as one solid
+    np.testing.assert_allclose(mesh.extents, [0.8, 0.5, 0.6], atol=0.03)
+    assert mesh.is_watertight and mesh.volume == pytest.approx(0.8 * 0.5 * 0.6, rel=0.1)

@@ -170,3 +170,11 @@ def test_package_level_api_is_lazy_and_works(tiny_model, tmp_path):
     assert isinstance(asset, gen3d.Asset) and asset.save(tmp_path / "c.ply")[0].is_file()
     with pytest.raises(AttributeError):
         gen3d.nothing_here  # noqa: B018
+
+
+def test_bundled_decoder_ships_and_the_model_chooses_its_default_mesher(tmp_path):
+    pipe = Pipeline("gen3d-small", "cpu")
+    assert pipe.sdf is not None and pipe.sdf.local_k > 0  # the CPU-sized decoder, checked against sha256.json
+    assert pipe.default_mesher == "shell"  # gen3d-small keeps shell for its own sparse samples (model card)
+    res = pipe.generate("a wooden table", seed=0, mesher="sdf", texture_size=64)
+    assert res.mesh.metadata["parameters"]["mesher"] == "sdf" and len(res.mesh.faces) > 100

@@ -18,7 +18,8 @@ def register(app: typer.Typer) -> None:
             ..., "-o", "--output", help="Output file(s): .glb, .obj (+.mtl, .png), .ply, .usdz; repeat for several."
         ),
         mesher: str = typer.Option(
-            "shell", "--mesher", help="shell (default, keeps thin parts) | poisson | alpha | ball (open3d)."
+            "shell", "--mesher", help="shell (default, keeps thin parts) | sdf (gen3d-small's learned decoder; "
+            "best on dense, clean clouds) | poisson | alpha | ball (open3d)."
         ),
         texture_size: int = typer.Option(1024, "--texture-size", help="Base-colour texture size in texels."),
         size: float = typer.Option(None, "--size", help="Largest dimension in metres (default 1 m)."),
@@ -42,8 +43,13 @@ def register(app: typer.Typer) -> None:
             from gen3d.mesh.pipeline import available_meshers, mesh_and_texture
             from gen3d.pointcloud_io import load_cloud, save_cloud_ply
 
+            if mesher == "sdf":
+                from gen3d.mesh.pipeline import register_sdf_mesher
+                from gen3d.mesh_decoder import learned_sdf_mesher
+
+                register_sdf_mesher("sdf", learned_sdf_mesher("gen3d-small"))
             if mesher not in available_meshers():
-                fail(f"unknown --mesher {mesher!r}; choose one of {', '.join(available_meshers())}")
+                fail(f"unknown --mesher {mesher!r}; choose one of {', '.join(available_meshers() + ['sdf'])}")
             planned = [p for out in output for p in output_paths(out, lods=lods)]
             if cloud_out is not None:
                 planned.append(cloud_out)
