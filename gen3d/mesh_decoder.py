@@ -67,7 +67,7 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
         with torch.no_grad():
             for i in range(0, len(pts), chunk):
                 part = pts[i : i + chunk]
-                offsets = knn_offsets_np(tree, full, part, max(k, 1))
+                offsets = knn_offsets_np(tree, full, part, max(k, 1), workers=-1)
                 local = local_features(torch.from_numpy(offsets))[None].to(device) if k else None
                 q = torch.from_numpy(part.T.copy())[None].to(device)
                 logit = model.predict_sdf(q, latents, local)[0].float().cpu().numpy()

@@ -46,10 +46,10 @@ def knn_offsets(queries: torch.Tensor, cloud: torch.Tensor, k: int) -> torch.Ten
     return cloud[b, idx] - queries[:, :, None, :]
 
 
-def knn_offsets_np(tree, xyz: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """The same offsets [Q, K, 3] from a ``scipy.spatial.cKDTree`` over ``xyz``."""
+def knn_offsets_np(tree, xyz: np.ndarray, queries: np.ndarray, k: int, workers: int = 1) -> np.ndarray:
+    """The same offsets [Q, K, 3] from a ``scipy.spatial.cKDTree`` over ``xyz`` (``workers=-1``: all cores)."""
     k = min(k, len(xyz))
-    _, idx = tree.query(queries, k=k)
+    _, idx = tree.query(queries, k=k, workers=workers)
     idx = idx.reshape(len(queries), k)
     return xyz[idx] - queries[:, None, :]
 
