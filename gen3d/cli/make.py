@@ -56,8 +56,8 @@ def register(app: typer.Typer) -> None:
         guidance: float = typer.Option(None, "--guidance", help="Classifier-free guidance scale."),
         model: str = typer.Option("gen3d-small", "--model", help="Model name (gen3d models list) or folder."),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | mps."),
-        mesher: str = typer.Option(None, "--mesher", help="sdf | shell | poisson | alpha | ball (default: sdf "
-                                   "if the model has a decoder, else shell)."),
+        mesher: str = typer.Option(None, "--mesher", help="sdf | shell | poisson | alpha | ball (default: the "
+                                   "model's choice; shell for gen3d-small)."),
         texture_size: int = typer.Option(1024, "--texture-size", help="Texture size in texels."),
         max_faces: int = typer.Option(None, "--max-faces", help="Face budget (decimate before unwrapping)."),
         lods: int = typer.Option(0, "--lods", help="Also write K coarser levels (NAME_LOD1.glb, ...)."),
