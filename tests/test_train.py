@@ -119,3 +119,12 @@ def test_sdf_decoder_training_step_and_mesher(tmp_path):
     f = sdf_function(res["ema"], cfg["model"], PointCloud(xyz, np.zeros_like(xyz)))
     out = f(np.zeros((10, 3), np.float32))
     assert out.shape == (10,) and np.isfinite(out).all()
+
+
+def test_a_resume_late_in_a_long_run_can_seed():
+    from gen3d.train.loop import seed_everything
+
+    seed_everything(0 + 1000003 * 7050)  # start_run's seed after 7,050 steps: past numpy's 2**32 limit
+    a = np.random.rand()
+    seed_everything(1000003 * 7050)
+    assert np.random.rand() == a

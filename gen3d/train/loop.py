@@ -283,8 +283,10 @@ def start_run(cfg: dict, run_dir: str | Path, device: str = "auto",
 
 
 def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch; any int (numpy takes 0..2**32-1, so a resumed run's large seed wraps)."""
     import random
 
+    seed = int(seed) % 2**32
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
