@@ -10,18 +10,9 @@ import torch
 from gen3d.pointcloud import PointCloud
 
 
-def farthest_points(xyz: np.ndarray, n: int, start: int = 0) -> np.ndarray:
-    """Indices of ``n`` farthest-point-sampled rows of ``xyz`` (all rows when there are fewer)."""
-    m = len(xyz)
-    if m <= n:
-        return np.arange(m)
-    idx = np.empty(n, dtype=np.int64)
-    idx[0] = start
-    d = np.full(m, np.inf)
-    for i in range(1, n):
-        d = np.minimum(d, ((xyz - xyz[idx[i - 1]]) ** 2).sum(1))
-        idx[i] = int(d.argmax())
-    return idx
+def farthest_points(xyz: np.ndarray, n: int) -> np.ndarray:
+    """Indices of ``n`` farthest-point-sampled rows of ``xyz`` (all rows when there are fewer), from row 0."""
+    return farthest_points_batched(torch.from_numpy(np.ascontiguousarray(xyz))[None], n)[0].numpy()
 
 
 def farthest_points_batched(xyz: torch.Tensor, n: int) -> torch.Tensor:
@@ -78,20 +69,22 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
     return sdf_fn
 
 
+def sdf_mesher_from_file(path, expected_sha256: str | None = None, device: str = "cpu"):
+    """``cloud -> sdf_fn`` from a learned decoder's safetensors + JSON (checked against ``expected_sha256``)."""
+    from gen3d.models.checkpoints import load_model
+
+    net, config = load_model(path, None, device=device, expected_sha256=expected_sha256)
+    net = net.float().eval()
+    return lambda cloud: sdf_function(net, config, cloud)
+
+
 def learned_sdf_mesher(model: str = "gen3d-small", device: str = "cpu"):
     """``cloud -> sdf_fn`` with a model's learned decoder (sha256-checked like every load), for meshing clouds
     that come from outside the pipeline (``gen3d mesh --mesher sdf``)."""
-    from gen3d.models.checkpoints import load_model
     from gen3d.registry import ModelError, recorded_hashes, resolve
 
     spec = resolve(model)
     if not spec.has("sdf") or not spec.path("sdf").is_file():
         raise ModelError(f"model {spec.name} has no learned SDF decoder; use another --mesher (e.g. shell)")
     path = spec.path("sdf")
-    net, config = load_model(path, None, device=device, expected_sha256=recorded_hashes(spec).get(path.name))
-    net = net.float().eval()
-
-    def factory(cloud: PointCloud):
-        return sdf_function(net, config, cloud)
-
-    return factory
+    return sdf_mesher_from_file(path, recorded_hashes(spec).get(path.name), device)

@@ -34,6 +34,7 @@ import trimesh  # noqa: E402
 from gen3d.eval.recon import evaluate_reconstruction  # noqa: E402
 from gen3d.mesh.cleanup import clean_mesh  # noqa: E402
 from gen3d.mesh.grid import mesh_from_sdf  # noqa: E402
+from gen3d.mesh_decoder import sdf_mesher_from_file  # noqa: E402
 from gen3d.pointcloud import PointCloud  # noqa: E402
 
 # ---------------------------------------------------------------- procedural shapes (SDF + true mesh)
@@ -124,27 +125,19 @@ def bench_stages(repeats: int, sdf_model: Path | None = None) -> dict:
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         meshers = [("shell", "shell"), ("poisson", "poisson"), ("exact-sdf-grid128", sdf)]
+        learned = None
         if sdf_model is not None:
             meshers.insert(0, ("sdf", "learned"))
+            learned = sdf_mesher_from_file(sdf_model)
         for mesher_name, mesher in meshers:
             for n in (1024, 4096):
                 cloud = coloured_cloud(v, f, n, seed=0)
-                encoder = _learned_sdf_factory(sdf_model) if mesher == "learned" else None
+                encoder = learned if mesher == "learned" else None
                 stage_times(cloud, mesher, Path(tmp), "warmup", encoder)
                 runs = [stage_times(cloud, mesher, Path(tmp), f"r{i}", encoder) for i in range(repeats)]
                 keys = runs[0].keys()
                 results[f"{mesher_name}/{n}"] = {k: statistics.median(r.get(k, 0.0) for r in runs) for k in keys}
     return results
-
-
-def _learned_sdf_factory(model_path: Path):
-    """``cloud -> sdf_fn``: a learned SDF decoder (safetensors + JSON) conditioned on each cloud."""
-    from gen3d.mesh_decoder import sdf_function
-    from gen3d.models.checkpoints import load_model
-
-    model, config = load_model(model_path)
-    model = model.float().eval()
-    return lambda cloud: sdf_function(model, config, cloud)
 
 
 # ---------------------------------------------------------------- reconstruction table
@@ -168,7 +161,7 @@ def learned_mesher(model_path: Path):
     coarse-to-fine grid as the pipeline's ``--mesher sdf``."""
     from gen3d.mesh.pipeline import reconstruct
 
-    encoder = _learned_sdf_factory(model_path)
+    encoder = sdf_mesher_from_file(model_path)
 
     def mesh(xyz: np.ndarray):
         cloud = PointCloud(xyz, np.full_like(xyz, 0.5))
@@ -303,7 +296,7 @@ def main() -> None:
     if args.sdf_model is not None:
         from gen3d.mesh.pipeline import register_sdf_mesher
 
-        register_sdf_mesher("sdf", _learned_sdf_factory(args.sdf_model))
+        register_sdf_mesher("sdf", sdf_mesher_from_file(args.sdf_model))
     if args.renders:
         make_renders(args.renders, args.categories.split(","), args.render_meshers.split(","),
                      prompts=args.render_prompts.split(",") if args.render_prompts else None)

@@ -158,11 +158,8 @@ def smooth(vertices: np.ndarray, faces: np.ndarray, iterations: int = 3) -> np.n
     return np.asarray(mesh.vertices, dtype=np.float64)
 
 
-SNAP_SPREAD = 1.0
-
-
 def snap_to_points(vertices: np.ndarray, faces: np.ndarray, xyz: np.ndarray, k: int = 4,
-                   spread: float = SNAP_SPREAD) -> np.ndarray:
+                   spread: float = 1.0) -> np.ndarray:
     """Move each vertex along its normal onto the plane (normal to it) through the inverse-distance-squared
     weighted centroid of its ``k`` nearest cloud points -> new vertices float32 [V, 3].
 
