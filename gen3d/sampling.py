@@ -32,10 +32,16 @@ def sample_clouds(
     progress: Progress | None = None,
     cancel: Any = None,
     autocast_ctx: Any = None,
+    init: list[PointCloud] | None = None,
+    strength: float = 1.0,
 ) -> list[PointCloud]:
     """Sample one cloud per row of ``embeddings`` (row i uses ``seeds[i]``, so a row's result does not
     depend on what else is in the batch). Returns clouds in the gen3d convention (xyz in [-0.5, 0.5],
-    rgb 0..1, clamped)."""
+    rgb 0..1, clamped).
+
+    ``init`` (DDIM only; one cloud of ``points`` points per row) with ``strength`` in (0, 1] is SDEdit:
+    each cloud is noised to timestep ``strength * T`` and denoised from there, so the result keeps its
+    shape while taking on the model's own look (the SDF decoder trains on such clouds)."""
     import contextlib
 
     s = dict(config.get("sampler", {}))
@@ -49,6 +55,16 @@ def sample_clouds(
     if len(gens) != len(embeddings):
         raise ValueError("one seed per prompt row is required")
     unit = torch.stack([torch.randn(6, n, generator=g) for g in gens]).to(device)
+    if init is not None:
+        if sampler != "ddim" or len(init) != len(gens):
+            raise ValueError("init clouds need the ddim sampler and one cloud per prompt row")
+        from gen3d.diffusion.samplers import ddim_timesteps
+
+        x0 = torch.stack([torch.from_numpy(c.to_model_space()).float() for c in init]).to(device)
+        if x0.shape[-1] != n:
+            raise ValueError(f"init clouds must have {n} points, not {x0.shape[-1]}")
+        t0 = int(ddim_timesteps(diffusion.num_timesteps, steps, strength)[0])
+        unit = diffusion.q_sample(x0, torch.full((len(x0),), t0, dtype=torch.long, device=device), unit)
     f = x0_predictor(model, diffusion, {"embeddings": embeddings}, {"embeddings": torch.zeros_like(embeddings)},
                      guidance_scale=guidance, clip_denoised=s.get("clip_denoised", True))
     with torch.no_grad(), (autocast_ctx or contextlib.nullcontext()):
@@ -59,7 +75,7 @@ def sample_clouds(
                                    generator=gens, progress=progress, cancel=cancel)
         elif sampler == "ddim":
             it = ddim_steps(f, diffusion, unit, steps=steps, eta=s.get("eta", 0.0), generator=gens,
-                            progress=progress, cancel=cancel)
+                            progress=progress, cancel=cancel, strength=strength)
         else:
             raise ValueError(f"unknown sampler {sampler!r}: use 'heun' or 'ddim'")
         x = run(it).float().clamp(-1, 1)

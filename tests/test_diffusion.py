@@ -110,3 +110,14 @@ def test_progress_and_cancel_between_steps(diffusion, sampler):
     with pytest.raises(Cancelled, match="step 3 of 10"):
         run(it)
     assert seen == [(1, 10), (2, 10), (3, 10)]
+
+
+def test_ddim_timesteps_with_a_strength_start_part_way():
+    from gen3d.diffusion.samplers import ddim_timesteps
+
+    full = ddim_timesteps(1024, 16)
+    assert full[0] == 1023 and full[-1] == 0 and len(full) == 16
+    half = ddim_timesteps(1024, 16, 0.5)
+    assert list(half) == [t for t in full if t <= 511.5]
+    with pytest.raises(ValueError, match="strength"):
+        ddim_timesteps(1024, 16, -0.1)

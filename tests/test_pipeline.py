@@ -178,3 +178,26 @@ def test_bundled_decoder_ships_and_the_model_chooses_its_default_mesher(tmp_path
     assert pipe.default_mesher == "shell"  # gen3d-small keeps shell for its own sparse samples (model card)
     res = pipe.generate("a wooden table", seed=0, mesher="sdf", texture_size=64)
     assert res.mesh.metadata["parameters"]["mesher"] == "sdf" and len(res.mesh.faces) > 100
+
+
+def test_sdedit_from_an_init_cloud_keeps_its_shape_at_low_strength():
+    from scipy.spatial import cKDTree
+
+    from gen3d.data.procedural import generate_shape
+    from gen3d.data.sampling import sample_surface
+    from gen3d.sampling import sample_clouds
+
+    pipe = load_pipeline("gen3d-small", "cpu")
+    init = sample_surface(generate_shape("table", seed=4), 256, rng=0)
+    emb = pipe.text.encode(["a table"])
+
+    def moved(strength):
+        out = sample_clouds(pipe.base, pipe.base_config, emb, seeds=[0], sampler="ddim", steps=16, init=[init],
+                            strength=strength)[0]
+        return float(cKDTree(init.xyz).query(out.xyz)[0].mean())
+
+    # box units; the base model's last step (t=0 only) keeps the table, a strong edit re-draws it
+    last, low, high = moved(0.05), moved(0.2), moved(0.7)
+    assert last < 0.01 < low < 0.06 and high > 0.08
+    with pytest.raises(ValueError, match="ddim"):
+        sample_clouds(pipe.base, pipe.base_config, emb, seeds=[0], sampler="heun", init=[init], strength=0.5)

@@ -128,3 +128,44 @@ def test_a_resume_late_in_a_long_run_can_seed():
     a = np.random.rand()
     seed_everything(1000003 * 7050)
     assert np.random.rand() == a
+
+
+def test_generated_clouds_replace_the_rows_they_cover(tmp_path):
+    from gen3d.train.sdf import load_generated, with_generated
+
+    gen = torch.arange(2 * 5 * 3, dtype=torch.float32).reshape(2, 5, 3)  # clouds for shapes 0 and 1
+    cloud = -torch.ones(3, 3, 5)
+    out = with_generated(cloud, torch.tensor([1, 7, 0]), gen)
+    assert torch.equal(out[0], gen[1].T) and torch.equal(out[2], gen[0].T)
+    assert torch.equal(out[1], cloud[1])  # shape 7 has no generated cloud
+    np.savez(tmp_path / "g.npz", xyz=np.zeros((3, 5, 3), np.float16))
+    assert load_generated(tmp_path / "g.npz", 4).shape == (3, 5, 3)
+    with pytest.raises(ValueError, match="build_generated_clouds"):
+        load_generated(tmp_path / "g.npz", 2)  # more clouds than the cache has shapes
+
+
+def test_sdf_training_on_generated_clouds_from_a_cache(tmp_path):
+    import subprocess
+    import sys
+
+    from gen3d.data.cache import CacheSpec, build_cache
+    from gen3d.train.sdf import train
+
+    cache = tmp_path / "cache"
+    build_cache(cache, CacheSpec(n=6, seed=3, n_points=256, sdf=(64, 64), categories=("cube", "table")), workers=1)
+    out = tmp_path / "gen.npz"
+    # the real script with the bundled base model (SDEdit of the first 4 shapes)
+    subprocess.run([sys.executable, str(REPO / "scripts" / "build_generated_clouds.py"), "--cache", str(cache),
+                    "--out", str(out), "--limit", "4", "--strength", "0.3", "--batch", "4"], check=True,
+                   capture_output=True, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    with np.load(out) as z:
+        xyz = z["xyz"].astype(np.float32)
+    assert xyz.shape == (4, 256, 3) and np.isfinite(xyz).all() and np.abs(xyz).max() <= 0.5
+    cfg = load_train_config(REPO / "assets" / "configs" / "gen3d-small-sdf.json")
+    cfg["model"]["model"].update(width=32, encoder_layers=1, decoder_layers=1)
+    cfg["model"]["points"] = 64
+    cfg["data"].update(cache=str(cache), generated=str(out), generated_prob=1.0, points=256, min_points=64,
+                       queries=128, workers=0)
+    cfg["train"].update(batch=2, steps=10, warmup=1, log_every=1, ckpt_every=10, threads=1)
+    res = train(cfg, tmp_path / "sdf", max_steps=3, quiet=True)
+    assert res["step"] == 3

@@ -160,6 +160,16 @@ def karras_heun_steps(
     yield {"x": x, "pred_xstart": denoised}
 
 
+def ddim_timesteps(num_timesteps: int, steps: int, strength: float = 1.0) -> np.ndarray:
+    """DDIM's timesteps, descending: ``steps`` evenly spaced over the diffusion, keeping those at or below
+    ``strength * (num_timesteps - 1)`` (``strength < 1`` starts part way, from a noised cloud: SDEdit)."""
+    ts = np.unique(np.linspace(0, num_timesteps - 1, steps).round().astype(np.int64))[::-1]
+    ts = ts[ts <= strength * (num_timesteps - 1) + 1e-9]
+    if not len(ts):
+        raise ValueError(f"strength {strength} keeps no DDIM step of {steps}; raise it")
+    return ts
+
+
 def ddim_steps(
     x0_fn: X0Fn,
     diffusion: GaussianDiffusion,
@@ -169,11 +179,12 @@ def ddim_steps(
     generator: torch.Generator | list[torch.Generator] | None = None,
     progress: Progress | None = None,
     cancel: Any = None,
+    strength: float = 1.0,
 ) -> Iterator[dict[str, Any]]:
-    """DDIM over ``steps`` evenly spaced timesteps of the discrete diffusion; ``x_T`` is unit noise.
+    """DDIM over ``steps`` evenly spaced timesteps of the discrete diffusion; ``x_T`` is unit noise, or with
+    ``strength < 1`` a sample of x_t at the first of ``ddim_timesteps(T, steps, strength)``.
     Yields ``{"i", "x", "t", "pred_xstart"}`` per step and finally ``{"x": sample}``."""
-    T = diffusion.num_timesteps
-    ts = np.unique(np.linspace(0, T - 1, steps).round().astype(np.int64))[::-1]
+    ts = ddim_timesteps(diffusion.num_timesteps, steps, strength)
     ac = diffusion.alphas_cumprod
     x = x_T
     x0 = x

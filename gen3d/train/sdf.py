@@ -3,9 +3,13 @@
 Inputs are made to look like generated clouds: a random number of points per batch (``data.min_points`` ..
 ``data.points``), Gaussian jitter, a few outliers, xyz only. The encoder sees the model's ``points``
 farthest-point samples of that cloud, as the mesher gives it; a model with ``local_k`` also reads each
-query's nearest points in the whole cloud. The model's output is a signed value, negative
-inside; it is trained as an occupancy logit (``inside = sigmoid(-sdf)``), so marching cubes at level 0
-extracts the 50% occupancy surface.
+query's nearest points in the whole cloud. With ``data.generated`` (an ``.npz`` from
+``scripts/build_generated_clouds.py``: the cached shapes re-drawn by the base model, SDEdit) a fraction
+``data.generated_prob`` of the batches use those clouds instead, so the decoder learns to make the cached
+shape's solid from clouds with a generator's clustering, spread and stray points.
+
+The model's output is a signed value, negative inside; it is trained as an occupancy logit
+(``inside = sigmoid(-sdf)``), so marching cubes at level 0 extracts the 50% occupancy surface.
 """
 
 from __future__ import annotations
@@ -56,6 +60,25 @@ def occupancy_loss(model, cloud: torch.Tensor, queries: torch.Tensor, occupancy:
     return {"loss": loss, "accuracy": acc.detach()}
 
 
+def load_generated(path: str | Path, n_shapes: int) -> torch.Tensor:
+    """The generated clouds [M, N, 3] for the first M <= ``n_shapes`` shapes of a cache (checked), float32."""
+    with np.load(path) as z:
+        xyz = z["xyz"]
+    if xyz.ndim != 3 or not 0 < xyz.shape[0] <= n_shapes or xyz.shape[2] != 3:
+        raise ValueError(f"{path} holds clouds {xyz.shape}, not one per cached shape (at most {n_shapes}, N, 3): "
+                         "build it from the same cache with scripts/build_generated_clouds.py")
+    return torch.from_numpy(xyz.astype(np.float32))
+
+
+def with_generated(cloud: torch.Tensor, index: torch.Tensor, generated: torch.Tensor) -> torch.Tensor:
+    """cloud [B, 3, N] with row i replaced by ``generated[index[i]]`` (N points) where there is one; shapes
+    past the generated ones keep their own (corrupted) cloud of the same size."""
+    out = cloud.clone()
+    have = index < len(generated)
+    out[have] = generated[index[have]].permute(0, 2, 1).to(cloud.dtype)
+    return out
+
+
 def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_limit: float | None = None,
           device: str = "auto", quiet: bool = False, init_from: str | None = None) -> dict:
     from gen3d.mesh_decoder import farthest_points_batched
@@ -69,10 +92,22 @@ def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_
     enc = int(cfg["model"].get("points", 512))  # the encoder sees <= enc points
     lo, hi = int(dc.get("min_points", 256)), int(dc.get("points", enc))
     k = int(cfg["model"]["model"].get("local_k", 0))
+    generated, p_gen = None, float(dc.get("generated_prob", 0.5))
+    if dc.get("generated"):
+        if not dc.get("cache"):
+            raise ValueError("data.generated needs data.cache: the clouds are matched to cached shapes by index")
+        from gen3d.data.cache import ShapeCache
+
+        generated = load_generated(dc["generated"], len(ShapeCache(dc["cache"])))
 
     def loss_fn(m, batch):
         n = int(torch.randint(lo, max(lo, hi) + 1, (1,), generator=g))
+        use_generated = generated is not None and float(torch.rand((), generator=g)) < p_gen
+        if use_generated:
+            n = generated.shape[1]
         cloud = corrupt(batch["cloud"].float(), g, dc.get("jitter", 0.004), float(dc.get("outliers", 0.01)), n)
+        if use_generated:
+            cloud = with_generated(cloud, batch["index"], generated)
         queries = batch["queries"].float()
         local = local_batch(cloud, queries, k) if k else None  # from the whole cloud
         if n > enc:  # the encoder sees its farthest points, as in the mesher
