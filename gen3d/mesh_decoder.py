@@ -29,8 +29,11 @@ def farthest_points_batched(xyz: torch.Tensor, n: int) -> torch.Tensor:
     return idx
 
 
+LOCAL_POINTS = 2048  # the bundled decoder trained on clouds of 192..2048 points
+
+
 def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk: int = 16384,
-                 margin: float = 0.06):
+                 margin: float = 0.06, local_points: int = LOCAL_POINTS):
     """Encode ``cloud`` and return ``sdf_fn(points [Q, 3]) -> np.ndarray [Q]`` (negative inside). A model
     with ``local_k`` also reads each query's nearest points of the whole cloud, found with a KD-tree.
 
@@ -38,7 +41,11 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
     trained occupancy logit is not one (a thin table top can sit between coarse nodes that all read
     "outside, logit 5"), so the value returned is ``sign(logit) * min(|logit|, margin + distance to the
     nearest cloud point)``: the sign, hence the surface, is the model's, and the coarse levels (whose bands
-    are wider than ``margin``) always refine around the points; the finest ones refine on the sign alone."""
+    are wider than ``margin``) always refine around the points; the finest ones refine on the sign alone.
+
+    A cloud of more than ``local_points`` points is reduced to that many farthest points for the queries'
+    neighbourhoods: the decoder trained on at most that many (denser clouds shift its local features out of
+    range), and the KD-tree lookups, the largest cost, get cheaper."""
     from scipy.spatial import cKDTree
 
     from gen3d.models.sdf import knn_offsets_np, local_features
@@ -46,6 +53,8 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
     device = next(model.parameters()).device
     n = int(config.get("points", 4096))
     full = np.ascontiguousarray(cloud.xyz, dtype=np.float32)
+    if len(full) > local_points:
+        full = full[farthest_points(full, local_points)]
     xyz = full[farthest_points(full, n)]
     k = int(getattr(model, "local_k", 0))
     tree = cKDTree(full)

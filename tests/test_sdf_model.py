@@ -90,3 +90,16 @@ def test_corrupt_draws_one_jitter_per_cloud_from_a_range():
     np.testing.assert_allclose(fixed.std(dim=(1, 2)).numpy(), 0.01, rtol=0.1)
     ranged = corrupt(cloud, g, [0.002, 0.03], 0.0, 400).std(dim=(1, 2)).numpy()
     assert ranged.min() >= 0.0018 and ranged.max() <= 0.033 and ranged.max() / ranged.min() > 5
+
+
+def test_a_cloud_denser_than_the_training_ones_is_reduced_to_its_farthest_points():
+    torch.manual_seed(0)
+    model = SDFModel(**SMALL, pos_emb="fourier", local_k=8).eval()
+    xyz = np.random.default_rng(4).uniform(-0.3, 0.3, (500, 3)).astype(np.float32)
+    q = np.random.default_rng(5).uniform(-0.5, 0.5, (50, 3)).astype(np.float32)
+    reduced = xyz[farthest_points(xyz, 200)]
+    dense = sdf_function(model, {"points": 64}, PointCloud(xyz, np.zeros_like(xyz)), local_points=200)(q)
+    same = sdf_function(model, {"points": 64}, PointCloud(reduced, np.zeros_like(reduced)), local_points=200)(q)
+    np.testing.assert_allclose(dense, same, atol=1e-6)
+    full = sdf_function(model, {"points": 64}, PointCloud(xyz, np.zeros_like(xyz)), local_points=500)(q)
+    assert not np.allclose(full, dense)  # all 500 points' neighbourhoods differ from the reduced cloud's
