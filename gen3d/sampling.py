@@ -39,9 +39,10 @@ def sample_clouds(
     depend on what else is in the batch). Returns clouds in the gen3d convention (xyz in [-0.5, 0.5],
     rgb 0..1, clamped).
 
-    ``init`` (DDIM only; one cloud of ``points`` points per row) with ``strength`` in (0, 1] is SDEdit:
+    ``init`` (DDIM only; one cloud of ``points`` points per row) with ``strength`` in (0, 1) is SDEdit:
     each cloud is noised to timestep ``strength * T`` and denoised from there, so the result keeps its
-    shape while taking on the model's own look (the SDF decoder trains on such clouds)."""
+    shape while taking on the model's own look (the SDF decoder trains on such clouds). At ``strength``
+    >= 1 the clouds are not used: plain samples."""
     import contextlib
 
     s = dict(config.get("sampler", {}))
@@ -55,7 +56,7 @@ def sample_clouds(
     if len(gens) != len(embeddings):
         raise ValueError("one seed per prompt row is required")
     unit = torch.stack([torch.randn(6, n, generator=g) for g in gens]).to(device)
-    if init is not None:
+    if init is not None and strength < 1:
         if sampler != "ddim" or len(init) != len(gens):
             raise ValueError("init clouds need the ddim sampler and one cloud per prompt row")
         from gen3d.diffusion.samplers import ddim_timesteps

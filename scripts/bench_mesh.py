@@ -213,16 +213,21 @@ def bench_recon(meshers: list[str], sizes: list[int], samples: int, categories: 
                         continue
                     secs.append(time.perf_counter() - t0)
                     scores.append((name, evaluate_against_points(v, f, true_pts, n_samples=samples)))
-            key = f"{mesher}/{'-' if mesher == 'exact-sdf' else n}"
-            ok = [s for _, s in scores if s is not None]
-            rows[key] = {
-                "chamfer_pct": 100 * float(np.mean([s.chamfer for s in ok])),
-                "fscore_1pct": float(np.sum([s.fscore for s in ok]) / len(scores)),
-                "watertight_rate": float(np.sum([s.watertight for s in ok]) / len(scores)),
-                "seconds": float(np.mean(secs)),
-                "per_shape_fscore": {name: round(s.fscore, 2) if s else 0.0 for name, s in scores},
-            }
+            rows[f"{mesher}/{'-' if mesher == 'exact-sdf' else n}"] = summary(scores, secs)
     return rows
+
+
+def summary(scores: list, secs: list[float]) -> dict:
+    """A table row from (name, ReconScore or None for a miss) pairs and the meshing seconds."""
+    ok = [s for _, s in scores if s is not None]
+    return {
+        "chamfer_pct": 100 * float(np.mean([s.chamfer for s in ok])),
+        "fscore_1pct": float(np.sum([s.fscore for s in ok]) / len(scores)),
+        "fscore_5pct": float(np.sum([s.fscore_loose for s in ok]) / len(scores)),
+        "watertight_rate": float(np.sum([s.watertight for s in ok]) / len(scores)),
+        "seconds": float(np.mean(secs)),
+        "per_shape_fscore": {name: round(s.fscore, 2) if s else 0.0 for name, s in scores},
+    }
 
 
 def generated_like_clouds(categories: list[str], strength: float, seeds: int, model: str = "gen3d-small"):
@@ -246,7 +251,7 @@ def generated_like_clouds(categories: list[str], strength: float, seeds: int, mo
             names.append(f"{cat}{i}")
     emb = pipe.text.encode(captions)
     clouds = sample_clouds(pipe.base, pipe.base_config, emb, seeds=list(range(len(inits))), sampler="ddim",
-                           steps=16, init=None if strength >= 1 else inits, strength=strength)
+                           steps=16, init=inits, strength=strength)
     return {name: (t, c.xyz) for name, t, c in zip(names, truths, clouds, strict=True)}
 
 
@@ -261,7 +266,7 @@ def bench_generated(meshers: list[str], categories: list[str], strength: float, 
     encoder = sdf_mesher_from_file(sdf_model) if sdf_model is not None else None
     rows: dict = {}
     for mesher in meshers:
-        scores, secs, loose, parts = [], [], [], []
+        scores, secs, parts = [], [], []
         for name, (true_pts, xyz) in data.items():
             cloud = PointCloud(xyz, np.full_like(xyz, 0.5))
             t0 = time.perf_counter()
@@ -272,17 +277,9 @@ def bench_generated(meshers: list[str], categories: list[str], strength: float, 
                 continue
             secs.append(time.perf_counter() - t0)
             scores.append((name, evaluate_against_points(v, f, true_pts, n_samples=samples)))
-            loose.append(evaluate_against_points(v, f, true_pts, threshold_fraction=0.05, n_samples=samples).fscore)
             parts.append(len(trimesh.Trimesh(v, f, process=False).split(only_watertight=False)))
-        ok = [s for _, s in scores if s is not None]
-        rows[f"{mesher}/generated-like {strength}"] = {
-            "chamfer_pct": 100 * float(np.mean([s.chamfer for s in ok])),
-            "fscore_1pct": float(np.sum([s.fscore for s in ok]) / len(scores)),
-            "fscore_5pct": float(np.sum(loose) / len(scores)),
+        rows[f"{mesher}/generated-like {strength}"] = summary(scores, secs) | {
             "parts": float(np.mean(parts)),  # connected pieces after cleanup (1 = one solid)
-            "watertight_rate": float(np.sum([s.watertight for s in ok]) / len(scores)),
-            "seconds": float(np.mean(secs)),
-            "per_shape_fscore": {name: round(s.fscore, 2) if s else 0.0 for name, s in scores},
         }
     return rows
 

@@ -30,10 +30,7 @@ def fscore(pred: np.ndarray, gt: np.ndarray, threshold: float) -> tuple[float, f
     """(F-score, precision, recall) at ``threshold``: precision = share of ``pred`` within it of ``gt``."""
     if len(pred) == 0 or len(gt) == 0:
         return 0.0, 0.0, 0.0
-    precision = float((_nn_dist(pred, gt) <= threshold).mean())
-    recall = float((_nn_dist(gt, pred) <= threshold).mean())
-    f = 0.0 if precision + recall == 0 else 2.0 * precision * recall / (precision + recall)
-    return f, precision, recall
+    return _f_p_r(_nn_dist(pred, gt), _nn_dist(gt, pred), threshold)
 
 
 def is_watertight(vertices: np.ndarray, faces: np.ndarray) -> bool:
@@ -96,19 +93,26 @@ class ReconScore:
     precision: float
     recall: float
     watertight: bool
+    fscore_loose: float  # F-score at the looser threshold (5% of the box by default), for noisy inputs
 
 
-def _score(d_pred: np.ndarray, d_gt: np.ndarray, tau: float, vertices: np.ndarray, faces: np.ndarray) -> ReconScore:
-    """Chamfer, F-score at ``tau`` and watertightness from the two directed distance samples."""
+def _f_p_r(d_pred: np.ndarray, d_gt: np.ndarray, tau: float) -> tuple[float, float, float]:
     precision = float((d_pred <= tau).mean())
     recall = float((d_gt <= tau).mean())
-    f = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+    return (0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)), precision, recall
+
+
+def _score(d_pred: np.ndarray, d_gt: np.ndarray, tau: float, tau_loose: float, vertices: np.ndarray,
+           faces: np.ndarray) -> ReconScore:
+    """Chamfer, F-score at ``tau`` (and ``tau_loose``) and watertightness from the two directed distance samples."""
+    f, precision, recall = _f_p_r(d_pred, d_gt, tau)
     return ReconScore(
         chamfer=float(d_pred.mean() + d_gt.mean()),
         fscore=f,
         precision=precision,
         recall=recall,
         watertight=is_watertight(vertices, faces),
+        fscore_loose=_f_p_r(d_pred, d_gt, tau_loose)[0],
     )
 
 
@@ -120,12 +124,13 @@ def evaluate_reconstruction(
     threshold_fraction: float = 0.01,
     n_samples: int = 20000,
     seed: int = 0,
+    loose_fraction: float = 0.05,
 ) -> ReconScore:
     """Compare a reconstructed mesh with the true surface.
 
     Samples of each surface are measured against the other *surface* (exact point-triangle
     distances). Chamfer = mean pred->true + mean true->pred distance; F-score at ``threshold_fraction``
-    of the true box's largest side (F-score@1% by default).
+    of the true box's largest side (F-score@1% by default), and at ``loose_fraction`` (5%).
     """
     gt_v = np.asarray(gt_vertices, dtype=np.float64)
     box = float(np.ptp(gt_v, axis=0).max())
@@ -133,8 +138,7 @@ def evaluate_reconstruction(
     gt_pts = sample_surface(gt_v, gt_faces, n_samples, seed + 1)
     d_pred = point_to_mesh_distance(pred_pts, gt_v, gt_faces)
     d_gt = point_to_mesh_distance(gt_pts, pred_vertices, pred_faces)
-    tau = threshold_fraction * box
-    return _score(d_pred, d_gt, tau, pred_vertices, pred_faces)
+    return _score(d_pred, d_gt, threshold_fraction * box, loose_fraction * box, pred_vertices, pred_faces)
 
 
 def evaluate_against_points(
@@ -144,6 +148,7 @@ def evaluate_against_points(
     threshold_fraction: float = 0.01,
     n_samples: int = 20000,
     seed: int = 0,
+    loose_fraction: float = 0.05,
 ) -> ReconScore:
     """Like :func:`evaluate_reconstruction` when the true surface is only known as a dense point sample
     (e.g. procedural shapes made of overlapping parts, sampled with hidden points removed).
@@ -154,10 +159,9 @@ def evaluate_against_points(
     """
     gt = np.asarray(gt_points, dtype=np.float64)
     box = float(np.ptp(gt, axis=0).max())
-    tau = threshold_fraction * box
     rng = np.random.default_rng(seed)
     gt_sub = gt[rng.choice(len(gt), size=min(n_samples, len(gt)), replace=False)]
     pred_pts = sample_surface(pred_vertices, pred_faces, n_samples, seed)
     d_pred = _nn_dist(pred_pts, gt)
     d_gt = point_to_mesh_distance(gt_sub, pred_vertices, pred_faces)
-    return _score(d_pred, d_gt, tau, pred_vertices, pred_faces)
+    return _score(d_pred, d_gt, threshold_fraction * box, loose_fraction * box, pred_vertices, pred_faces)
