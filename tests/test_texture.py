@@ -7,7 +7,7 @@ import pytest
 import trimesh
 
 from gen3d.mesh.cleanup import MeshError
-from gen3d.texture.bake import bake_texture, dilate_fill, idw_colours, rasterize_uv, sample_texture
+from gen3d.texture.bake import bake_texture, dilate_fill, idw_colours, rasterize_uv, sample_texture, texel_colours
 from gen3d.texture.material import PBRMaterial, material_from_hint
 from gen3d.texture.unwrap import unwrap
 
@@ -60,6 +60,46 @@ def test_dilation_leaves_no_black_texels(baked) -> None:
     assert (image.sum(axis=2) == 0).sum() == 0
     # every texel carries one of the mesh's colours: blue-ish or red-ish, never the black background
     assert (image.max(axis=2) > 100).all()
+
+
+def test_texel_colours_interpolate_only_where_safe(baked) -> None:
+    mesh, uvm, _, _ = baked
+    pts, _ = trimesh.sample.sample_surface_even(mesh, 1024, seed=2)
+    cols = _colour_field(pts)
+    size = 512
+    texel, fid, bary = rasterize_uv(uvm.uvs, uvm.faces, size)
+    pos = np.zeros((size * size, 3), np.float32)
+    pos[texel] = np.einsum("mk,mkc->mc", bary, uvm.vertices[uvm.faces[fid]])
+    covered = np.zeros(size * size, bool)
+    covered[texel] = True
+    calls = []
+
+    def fn(q):
+        calls.append(len(q))
+        return idw_colours(pts, cols, q, k=4)
+
+    got = texel_colours(pos.reshape(size, size, 3), covered.reshape(size, size), fn).reshape(-1, 3)
+    want = idw_colours(pts, cols, pos[texel], k=4)
+    assert sum(calls) < 0.6 * len(texel)  # most texels interpolated
+    err = np.abs(got[texel] - want).max(axis=1)
+    assert err.mean() < 0.005 and np.quantile(err, 0.99) < 0.05
+    assert (got[~covered] == 0).all()
+
+    # an odd-sized image; a 3-texel row whose ends are far apart in 3D (two charts 1 texel apart), and a
+    # 3x3 block on one flat chart: the row's middle texel is computed, the block's are interpolated
+    pos = np.zeros((5, 7, 3), np.float32)
+    covered = np.zeros((5, 7), bool)
+    pos[0, 0:3] = [[0, 0, 0], [0.1, 0, 0], [9, 0, 0]]
+    covered[0, 0:3] = True
+    yy, xx = np.mgrid[2:5, 2:5]
+    pos[2:5, 2:5] = np.stack([xx, yy, np.zeros_like(xx)], axis=-1)
+    covered[2:5, 2:5] = True
+    seen = []
+    got = texel_colours(pos, covered, lambda q: (seen.append(q.copy()), np.asarray(q, np.float32) + 1)[1])
+    computed = {tuple(np.round(p.astype(np.float64), 3).tolist()) for p in seen[0]}
+    assert (0.1, 0.0, 0.0) in computed  # not a blend across the jump
+    assert not {(3.0, 2.0, 0.0), (2.0, 3.0, 0.0), (3.0, 3.0, 0.0)} & computed  # interpolated
+    np.testing.assert_allclose(got[covered], pos[covered] + 1, atol=1e-6)  # linear field: exact either way
 
 
 def test_rasterize_exact_single_triangle() -> None:
