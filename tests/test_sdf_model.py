@@ -92,6 +92,19 @@ def test_corrupt_draws_one_jitter_per_cloud_from_a_range():
     assert ranged.min() >= 0.0018 and ranged.max() <= 0.033 and ranged.max() / ranged.min() > 5
 
 
+def test_point_counts_uniform_or_log_uniform():
+    from gen3d.train.sdf import point_count
+
+    g = torch.Generator().manual_seed(0)
+    uni = np.array([point_count(192, 2048, "uniform", g) for _ in range(4000)])
+    log = np.array([point_count(192, 2048, "log", g) for _ in range(4000)])
+    for n in (uni, log):
+        assert n.min() >= 192 and n.max() <= 2048
+    # log-uniform: each doubling equally likely, so the base model's 256-point clouds are common
+    assert abs(np.median(log) - np.sqrt(192 * 2048)) < 60 and abs(np.median(uni) - 1120) < 60
+    assert (log <= 384).mean() > 0.25 > 0.15 > (uni <= 384).mean()
+
+
 def test_a_cloud_denser_than_the_training_ones_is_reduced_to_its_farthest_points():
     torch.manual_seed(0)
     model = SDFModel(**SMALL, pos_emb="fourier", local_k=8).eval()

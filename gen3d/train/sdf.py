@@ -1,7 +1,8 @@
 """Train the learned mesh decoder (Point-E SDF layout, sized for a CPU) on procedural occupancy samples.
 
 Inputs are made to look like generated clouds: a random number of points per batch (``data.min_points`` ..
-``data.points``), Gaussian jitter, a few outliers, xyz only. The encoder sees the model's ``points``
+``data.points``; ``data.points_dist: "log"`` draws it log-uniformly, as many batches per octave of density,
+so sparse clouds like the base model's 256 points are common), Gaussian jitter, a few outliers, xyz only. The encoder sees the model's ``points``
 farthest-point samples of that cloud, as the mesher gives it; a model with ``local_k`` also reads each
 query's nearest points in the whole cloud. With ``data.generated`` (an ``.npz`` from
 ``scripts/build_generated_clouds.py``: the cached shapes re-drawn by the base model, SDEdit) a fraction
@@ -39,6 +40,14 @@ def corrupt(cloud: torch.Tensor, g: torch.Generator, jitter: float | list, outli
     if k:
         x[:, :, :k] = torch.rand((b, 3, k), generator=g) - 0.5
     return x.clamp(-0.5, 0.5)
+
+
+def point_count(lo: int, hi: int, dist: str, g: torch.Generator) -> int:
+    """A cloud size in ``lo..hi``: uniform, or log-uniform (``dist="log"``: each doubling equally likely)."""
+    if dist == "log":
+        u = float(torch.rand((), generator=g))
+        return int(min(hi, max(lo, round(lo * (hi / lo) ** u))))
+    return int(torch.randint(lo, hi + 1, (1,), generator=g))
 
 
 def local_batch(context: torch.Tensor, queries: torch.Tensor, k: int) -> torch.Tensor:
@@ -92,6 +101,9 @@ def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_
     enc = int(cfg["model"].get("points", 512))  # the encoder sees <= enc points
     lo, hi = int(dc.get("min_points", 256)), int(dc.get("points", enc))
     k = int(cfg["model"]["model"].get("local_k", 0))
+    dist = dc.get("points_dist", "uniform")
+    if dist not in ("uniform", "log"):
+        raise ValueError(f"data.points_dist must be 'uniform' or 'log', not {dist!r}")
     generated, p_gen = None, float(dc.get("generated_prob", 0.5))
     if dc.get("generated"):
         if not dc.get("cache"):
@@ -101,7 +113,7 @@ def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_
         generated = load_generated(dc["generated"], len(ShapeCache(dc["cache"])))
 
     def loss_fn(m, batch):
-        n = int(torch.randint(lo, max(lo, hi) + 1, (1,), generator=g))
+        n = point_count(lo, max(lo, hi), dist, g)
         use_generated = generated is not None and float(torch.rand((), generator=g)) < p_gen
         if use_generated:
             n = generated.shape[1]
