@@ -90,12 +90,11 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
     def sdf_fn(points: np.ndarray) -> np.ndarray:
         pts = np.ascontiguousarray(points, dtype=np.float32)
         out = np.empty(len(pts), dtype=np.float32)
-        starts = range(0, len(pts), chunk)
         # the KD-tree lookups of the next chunk run in a thread while the model reads this one (both release
         # the GIL): on two cores the two halves of the work overlap instead of taking turns
         with ThreadPoolExecutor(max_workers=1) as pool, torch.no_grad():
-            pending = pool.submit(neighbours, pts[: chunk])
-            for i in starts:
+            pending = pool.submit(neighbours, pts[:chunk])
+            for i in range(0, len(pts), chunk):
                 part = pts[i : i + chunk]
                 offsets = pending.result()
                 if i + chunk < len(pts):

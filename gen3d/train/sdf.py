@@ -1,11 +1,11 @@
 """Train the learned mesh decoder (Point-E SDF layout, sized for a CPU) on procedural occupancy samples.
 
 Inputs are made to look like generated clouds: a random number of points per batch (``data.min_points`` ..
-``data.points``; ``data.points_dist: "log"`` draws it log-uniformly, as many batches per octave of density,
-so sparse clouds like the base model's 256 points are common), Gaussian jitter, a few outliers, xyz only. The encoder sees the model's ``points``
-farthest-point samples of that cloud, as the mesher gives it; a model with ``local_k`` also reads each
-query's nearest points in the whole cloud. With ``data.generated`` (an ``.npz`` from
-``scripts/build_generated_clouds.py``: the cached shapes re-drawn by the base model, SDEdit) a fraction
+``data.points``; ``data.points_dist: "log"`` draws it log-uniformly, as many batches per octave of density, so
+sparse clouds like the base model's 256 points are common), Gaussian jitter, a few outliers, xyz only. The
+encoder sees the model's ``points`` farthest-point samples of that cloud, as the mesher gives it; a model with
+``local_k`` also reads each query's nearest points in the whole cloud. With ``data.generated`` (an ``.npz``
+from ``scripts/build_generated_clouds.py``: the cached shapes re-drawn by the base model, SDEdit) a fraction
 ``data.generated_prob`` of the batches use those clouds instead, so the decoder learns to make the cached
 shape's solid from clouds with a generator's clustering, spread and stray points.
 
