@@ -77,11 +77,14 @@ def test_classifier_trains_and_evaluate_runs_end_to_end(tiny_cache, tiny_model, 
 
     out = tmp_path / "eval.json"
     r = CliRunner().invoke(app, ["eval", "--prompts", str(prompts), "--model", str(tiny_model), "--seeds", "1",
-                                 "--steps", "2", "--points", "64", "--classifier", str(tmp_path / "clf.safetensors"),
+                                 "--steps", "2", "--guidance", "5", "--points", "64",
+                                 "--classifier", str(tmp_path / "clf.safetensors"),
                                  "--json", str(out), "--device", "cpu"])
     assert r.exit_code == 0, r.output
     saved = json.loads(out.read_text())
     assert saved["classifier"] == str(tmp_path / "clf.safetensors") and saved["samples"] == 2
+    assert saved["steps"] == 2 and saved["guidance"] == 5.0
+    assert res["steps"] == 4 and res["guidance"] is not None  # the model's own guidance when none is given
 
 
 def test_prompt_file_errors(tmp_path):

@@ -22,6 +22,7 @@ def evaluate(
     seeds: int = typer.Option(2, "--seeds", help="Samples per prompt."),
     points: int = typer.Option(None, "--points", help="Points per sample (default: the model's)."),
     steps: int = typer.Option(None, "--steps", help="Diffusion steps (default: the model's)."),
+    guidance: float = typer.Option(None, "--guidance", help="Classifier-free guidance scale (default: the model's)."),
     limit: int = typer.Option(None, "--limit", help="Only the first N prompts."),
     json_out: Path = typer.Option(None, "--json", help="Write the results here."),
     sheet: Path = typer.Option(None, "--sheet", help="Write a contact sheet PNG of the samples here."),
@@ -39,7 +40,8 @@ def evaluate(
     from gen3d.eval.report import format_table
 
     extra = {} if classifier is None else {"classifier": classifier}
-    res = run_guarded(run_eval, prompts, model=model, seeds=seeds, points=points, steps=steps, limit=limit,
+    res = run_guarded(run_eval, prompts, model=model, seeds=seeds, points=points, steps=steps, guidance=guidance,
+                      limit=limit,
                       device=device, sheet=sheet, log=lambda m: typer.echo(m, err=True), **extra)
     from rich.console import Console
     from rich.table import Table

@@ -65,6 +65,7 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
     clf = Classifier.load(classifier)
     pipe = load_pipeline(model, device)
     n_points = points or int(pipe.base_config.get("points", 1024))
+    sampler = pipe.base_config.get("sampler", {})
     jobs = [(i, r, s) for i, r in enumerate(rows) for s in range(seeds)]
     t0 = time.time()
     clouds = []
@@ -106,6 +107,8 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
     result = {
         "model": model, "classifier": str(classifier), "prompts": len(rows), "seeds": seeds, "samples": len(jobs),
         "points": n_points,
+        "steps": int(steps or sampler.get("steps", 64)),
+        "guidance": float(sampler.get("guidance_scale", 3.0) if guidance is None else guidance),
         "seconds_per_sample": round(sample_seconds, 3),
         "category_accuracy": float(np.mean(correct)),
         "color_accuracy": float(np.mean(colour_ok)) if colour_ok else None, "color_prompts": len(colour_rows),
