@@ -56,7 +56,7 @@ LOCAL_POINTS = 2048  # the bundled decoder trained on clouds of 192..2048 points
 
 
 def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk: int = 4096,
-                 margin: float = 0.06, local_points: int = LOCAL_POINTS):
+                 margin: float = 0.06, local_points: int = LOCAL_POINTS, bridge: float | None = None):
     """Encode ``cloud`` and return ``sdf_fn(points [Q, 3]) -> np.ndarray [Q]`` (negative inside). A model
     with ``local_k`` also reads each query's nearest points of the whole cloud, found with a KD-tree.
 
@@ -68,7 +68,13 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
 
     A cloud of more than ``local_points`` points is reduced to that many farthest points for the queries'
     neighbourhoods: the decoder trained on at most that many (denser clouds shift its local features out of
-    range), and the KD-tree lookups, the largest cost, get cheaper."""
+    range), and the KD-tree lookups, the largest cost, get cheaper.
+
+    ``bridge > 0`` (default: the config's ``mesher.bridge``, else 0) joins the model's solid with a ball of
+    ``bridge`` x :func:`gen3d.mesh.classical.shell_radius` around every point (value ``min(value, distance -
+    radius)``). On sparse, noisy clouds (gen3d-small's own 256-point samples) the model's zero level breaks
+    thin slabs into pieces where the points are far apart; the balls bridge those gaps. Queries inside a ball
+    are inside the union whatever the model says, so the model reads only the others."""
     from scipy.spatial import cKDTree
 
     from gen3d.models.sdf import knn_offsets_np, local_features
@@ -81,6 +87,12 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
     xyz = full[farthest_points(full, n)]
     k = int(getattr(model, "local_k", 0))
     tree = cKDTree(full)
+    radius = 0.0
+    bridge = float(config.get("mesher", {}).get("bridge", 0.0)) if bridge is None else float(bridge)
+    if bridge > 0:
+        from gen3d.mesh.classical import shell_radius
+
+        radius = float(bridge * shell_radius(full))
     with torch.no_grad():
         latents = model.encode(torch.from_numpy(np.ascontiguousarray(xyz.T))[None].to(device))
 
@@ -99,11 +111,17 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
                 offsets = pending.result()
                 if i + chunk < len(pts):
                     pending = pool.submit(neighbours, pts[i + chunk : i + 2 * chunk])
-                local = local_features(torch.from_numpy(offsets))[None].to(device) if k else None
-                q = torch.from_numpy(part.T.copy())[None].to(device)
-                logit = model.predict_sdf(q, latents, local)[0].float().cpu().numpy()
                 nearest = np.linalg.norm(offsets[:, 0], axis=-1)
-                out[i : i + chunk] = np.sign(logit) * np.minimum(np.abs(logit), nearest + margin)
+                value = nearest - radius  # the balls (only used where bridge > 0)
+                ask = value >= 0 if radius > 0 else slice(None)  # inside a ball: inside the union already
+                part, offsets = part[ask], offsets[ask]
+                if len(part):
+                    local = local_features(torch.from_numpy(offsets))[None].to(device) if k else None
+                    q = torch.from_numpy(part.T.copy())[None].to(device)
+                    logit = model.predict_sdf(q, latents, local)[0].float().cpu().numpy()
+                    capped = np.sign(logit) * np.minimum(np.abs(logit), nearest[ask] + margin)
+                    value[ask] = np.minimum(capped, value[ask]) if radius > 0 else capped
+                out[i : i + chunk] = value
         return out
 
     return sdf_fn

@@ -80,6 +80,29 @@ def test_mesher_path_equals_the_training_path():
     np.testing.assert_allclose(np.abs(capped), np.minimum(np.abs(ref), nearest + 0.01), atol=1e-5)
 
 
+def test_bridge_joins_the_decoder_with_balls_and_skips_the_model_inside_them():
+    from gen3d.mesh.classical import shell_radius
+
+    torch.manual_seed(0)
+    model = SDFModel(**SMALL, pos_emb="fourier", fourier_freqs=4, local_k=8).eval()
+    xyz = np.random.default_rng(2).uniform(-0.3, 0.3, (60, 3)).astype(np.float32)
+    q = np.concatenate([np.random.default_rng(3).uniform(-0.5, 0.5, (200, 3)), xyz[:20] + 0.001]).astype(np.float32)
+    cloud = PointCloud(xyz, np.zeros_like(xyz))
+    plain = sdf_function(model, {"points": 64}, cloud, chunk=64)(q)
+    calls = []
+    model.predict_sdf = (lambda f: lambda qq, *a: calls.append(qq.shape[-1]) or f(qq, *a))(model.predict_sdf)
+    bridged = sdf_function(model, {"points": 64, "mesher": {"bridge": 0.5}}, cloud, chunk=64)(q)  # from the config
+    ball = cKDTree(xyz).query(q)[0] - 0.5 * shell_radius(xyz)
+    outside = ball >= 0
+    assert 20 <= (~outside).sum() < len(q)  # the queries next to points are inside their balls
+    np.testing.assert_allclose(bridged[outside], np.minimum(plain, ball)[outside], atol=1e-5)
+    np.testing.assert_allclose(bridged[~outside], ball[~outside], atol=1e-6)  # inside the union, never asked
+    assert sum(calls) == outside.sum()
+    assert np.all(bridged[plain < 0] < 0) and np.all(bridged[~outside] < 0)  # a union: inside stays inside
+    np.testing.assert_allclose(sdf_function(model, {"points": 64, "mesher": {"bridge": 0.5}}, cloud, chunk=64,
+                                            bridge=0.0)(q), plain, atol=1e-6)
+
+
 def test_corrupt_draws_one_jitter_per_cloud_from_a_range():
     from gen3d.train.sdf import corrupt
 
