@@ -62,7 +62,7 @@ class GEN3D_Settings(bpy.types.PropertyGroup):
     quality: EnumProperty(
         name="Quality",
         items=[("fast", "Fast", "Few diffusion steps, coarse mesh, 512 px texture"),
-               ("standard", "Standard", "The model's steps, 128 mesh resolution, 1024 px texture"),
+               ("standard", "Standard", "The model's steps, mesh resolution by cloud size, 1024 px texture"),
                ("high", "High", "More steps, finer mesh, 2048 px texture")],
         default="standard",
     )

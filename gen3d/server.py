@@ -40,10 +40,11 @@ KEEP_FINISHED = 100
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
 
-# quality presets: diffusion steps (None = the model's own), mesh resolution, texture size
+# quality presets: diffusion steps (None = the model's own), mesh resolution (None = by the cloud's size: 128, or
+# 64 for clouds of at most 512 points such as gen3d-small's), texture size
 PRESETS: dict[str, dict[str, Any]] = {
     "fast": {"steps": 16, "mesh_resolution": 64, "texture_size": 512},
-    "standard": {"steps": None, "mesh_resolution": 128, "texture_size": 1024},
+    "standard": {"steps": None, "mesh_resolution": None, "texture_size": 1024},
     "high": {"steps": 128, "mesh_resolution": 192, "texture_size": 2048},
 }
 

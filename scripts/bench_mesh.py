@@ -315,18 +315,19 @@ def make_renders(
             images = [render_points(cloud, (size, size))]
             labels = [f"{cat}: {len(cloud)} points"]
             texture = None
-            for mesher in meshers:
-                asset = mesh_and_texture(cloud, mesher=mesher, material_hint=cat)
-                (glb,) = export(asset, Path(tmp) / f"{cat}_{mesher}.glb", lods=0)
+            for spec in meshers:
+                mesher, _, res = spec.partition("@")  # "shell@128": a mesher on a given grid
+                asset = mesh_and_texture(cloud, mesher=mesher, material_hint=cat, resolution=int(res) if res else None)
+                (glb,) = export(asset, Path(tmp) / f"{cat}_{mesher}{res}.glb", lods=0)
                 mesh = trimesh.load(glb, force="mesh")
                 lo, hi = mesh.bounds
                 mesh.apply_translation(-(lo + hi) / 2)
                 mesh.apply_scale(1.0 / float((hi - lo).max()))
                 images.append(render_mesh(mesh, (size, size)))
-                labels.append(f"{mesher} GLB, {len(asset.faces)} faces")
+                labels.append(f"{spec} GLB, {len(asset.faces)} faces")
                 texture = asset.texture if texture is None else texture
             images.append(np.asarray(Image.fromarray(texture).resize((size, size), Image.LANCZOS)))
-            labels.append(f"{meshers[0]} baked texture")
+            labels.append(f"{meshers[0].partition('@')[0]} baked texture")
             path = folder / f"{'make' if prompts else 'mesh'}_{cat.replace(' ', '_')}.png"
             contact_sheet(images, cols=len(images), labels=labels).save(path, optimize=True)
             written.append(path)
@@ -343,7 +344,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--renders", type=Path, default=None, help="write README renders into this folder")
     ap.add_argument("--categories", default="chair,mug,car,lamp")
-    ap.add_argument("--render-meshers", default="shell,poisson")
+    ap.add_argument("--render-meshers", default="shell,poisson", help="meshers for the renders; NAME@RES picks a grid")
     ap.add_argument("--sdf-model", type=Path, default=None,
                     help="a learned SDF decoder (e.g. assets/models/gen3d-small/sdf.safetensors): adds an 'sdf' "
                          "row to the reconstruction table and to the stage timings")

@@ -163,6 +163,21 @@ def test_sdf_mesher_callable_and_registry() -> None:
         mesh_and_texture(box_cloud(1024), mesher="nope")
 
 
+def test_default_grid_follows_the_cloud_size() -> None:
+    from gen3d.mesh.pipeline import default_resolution
+
+    def sdf(p: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(p, axis=1) - 0.45
+
+    assert default_resolution(256) == default_resolution(512) == 64 and default_resolution(513) == 128
+    runs = {}
+    for n, res in ((256, None), (1024, None), (256, 128)):
+        asset = mesh_and_texture(box_cloud(n), mesher=sdf, resolution=res, texture_size=64)
+        runs[n, res] = (asset.metadata["parameters"]["resolution"], asset.timings["sdf_queries"])
+    assert runs[256, None][0] == 64 and runs[1024, None][0] == 128 and runs[256, 128][0] == 128
+    assert runs[256, None][1] < runs[1024, None][1] / 3  # the sparse cloud's surface costs a quarter of the queries
+
+
 @pytest.mark.parametrize(
     ("xyz", "match"),
     [

@@ -25,7 +25,8 @@ def register(app: typer.Typer) -> None:
         size: float = typer.Option(None, "--size", help="Largest dimension in metres (default 1 m)."),
         max_faces: int = typer.Option(None, "--max-faces", help="Face budget before unwrapping (default 10000)."),
         lods: int = typer.Option(0, "--lods", help="Also write K coarser levels: NAME_LOD1.glb, ..."),
-        resolution: int = typer.Option(128, "--mesh-resolution", help="SDF grid resolution (shell and SDF meshers)."),
+        resolution: int = typer.Option(None, "--mesh-resolution", help="SDF grid resolution (shell and SDF "
+                                        "meshers; default 128, or 64 for clouds of at most 512 points)."),
         smooth: int = typer.Option(0, "--smooth", help="Taubin smoothing iterations (0 = off)."),
         material: str = typer.Option(None, "--material", help="Material hint, e.g. wood, metal, plastic."),
         cloud_out: Path = typer.Option(None, "--cloud-out", help="Also write the input cloud as a PLY here."),
