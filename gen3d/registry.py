@@ -93,8 +93,9 @@ MODELS: dict[str, ModelSpec] = {
                ModelFile("sdf", "sdf.safetensors")],
         text_encoder="minilm",
         bundled=True,
-        # the learned decoder ships (--mesher sdf), but on this model's sparse, noisy 256-point samples its
-        # surfaces are rougher than shell's (see the model card), so shell stays the default here
+        # the learned decoder ships (--mesher sdf; bridged with balls on these sparse clouds), but on this
+        # model's noisy 256-point samples its surfaces are ragged and holed where shell's are smooth and closed
+        # (README renders; the model card), so shell stays the default here
         mesher="shell",
     ),
     "point-e-40m": ModelSpec(
