@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import trimesh
 from scipy.spatial import cKDTree
 
+from gen3d.mesh.grid import mesh_from_sdf
 from gen3d.mesh_decoder import farthest_points, farthest_points_batched, sdf_function
 from gen3d.models.sdf import LOCAL_FEATURES, SDFModel, knn_offsets, knn_offsets_np, local_features
 from gen3d.pointcloud import PointCloud
@@ -92,7 +94,8 @@ def test_bridge_joins_the_decoder_with_balls_and_skips_the_model_inside_them():
     calls = []
     model.predict_sdf = (lambda f: lambda qq, *a: calls.append(qq.shape[-1]) or f(qq, *a))(model.predict_sdf)
     bridged = sdf_function(model, {"points": 64, "mesher": {"bridge": 0.5}}, cloud, chunk=64)(q)  # from the config
-    ball = cKDTree(xyz).query(q)[0] - 0.5 * shell_radius(xyz)
+    box = np.max(np.maximum(xyz.min(0) - q, q - xyz.max(0)), axis=1)
+    ball = np.maximum(cKDTree(xyz).query(q)[0] - 0.5 * shell_radius(xyz), box)  # balls cut to the cloud's box
     outside = ball >= 0
     assert 20 <= (~outside).sum() < len(q)  # the queries next to points are inside their balls
     np.testing.assert_allclose(bridged[outside], np.minimum(plain, ball)[outside], atol=1e-5)
@@ -101,6 +104,16 @@ def test_bridge_joins_the_decoder_with_balls_and_skips_the_model_inside_them():
     assert np.all(bridged[plain < 0] < 0) and np.all(bridged[~outside] < 0)  # a union: inside stays inside
     np.testing.assert_allclose(sdf_function(model, {"points": 64, "mesher": {"bridge": 0.5}}, cloud, chunk=64,
                                             bridge=0.0)(q), plain, atol=1e-6)
+    for limit, expect in ((59, plain), (60, bridged)):  # the config bridges clouds of at most bridge_points points
+        cfg = {"points": 64, "mesher": {"bridge": 0.5, "bridge_points": limit}}
+        np.testing.assert_allclose(sdf_function(model, cfg, cloud, chunk=64)(q), expect, atol=1e-6)
+    # where the model calls everything outside, the union is the cut balls: one closed surface inside the grid
+    model.predict_sdf = lambda qq, *a: torch.full(qq.shape[:1] + qq.shape[2:], 5.0)
+    edge = np.random.default_rng(4).uniform(-0.5, 0.5, (300, 3)).astype(np.float32)
+    edge[:, 0] = np.where(np.arange(300) % 2, -0.5, 0.5)  # two walls of points on the box's faces
+    wall = PointCloud(edge, np.zeros_like(edge))
+    v, f = mesh_from_sdf(sdf_function(model, {"points": 64}, wall, bridge=0.5), resolution=32, half_extent=0.51)
+    assert len(f) and trimesh.Trimesh(v, f).is_watertight
 
 
 def test_corrupt_draws_one_jitter_per_cloud_from_a_range():

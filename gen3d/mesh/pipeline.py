@@ -63,12 +63,14 @@ def _fits_unit_cube(cloud: PointCloud) -> bool:
 def reconstruct(
     cloud: PointCloud,
     mesher: str | SdfFn = "shell",
-    resolution: int = DEFAULT_RESOLUTION,
+    resolution: int | None = None,
     timings: dict[str, float] | None = None,
     sdf_band: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Run a mesher on the cloud (in the gen3d unit-cube convention) -> raw (vertices, faces)."""
+    """Run a mesher on the cloud (in the gen3d unit-cube convention) -> raw (vertices, faces). ``resolution``
+    (SDF meshers' grid) defaults to :func:`default_resolution` of the cloud's size."""
     timings = timings if timings is not None else {}
+    resolution = default_resolution(len(cloud)) if resolution is None else int(resolution)
     t0 = time.perf_counter()
     sdf_fn: SdfFn | None = None
     if callable(mesher):
