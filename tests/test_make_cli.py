@@ -64,6 +64,7 @@ def test_variations_and_points_only(tiny_model, tmp_path):
         (["make", "a chair", "-o", "x.fbx"], "cannot write .fbx"),
         (["make", "a chair", "--model", "nope"], "unknown model"),
         (["make", "a chair", "--device", "tpu"], "unknown device"),
+        (["make", "a chair", "--mesh-resolution", "8"], "--mesh-resolution 8 is out of range"),
     ],
 )
 def test_bad_input_is_one_line_and_nonzero(args, message, tmp_path, tiny_model):
@@ -74,6 +75,15 @@ def test_bad_input_is_one_line_and_nonzero(args, message, tmp_path, tiny_model):
     assert message in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_mesh_resolution_reaches_the_mesher(tiny_model, tmp_path):
+    r = run(["make", "a mug", "--model", str(tiny_model), "--seed", "3", "--mesher", "shell", "--texture-size", "64",
+             "--mesh-resolution", "48", "-o", "mug.glb", "--quiet"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    data = (tmp_path / "mug.glb").read_bytes()
+    gltf = json.loads(data[20 : 20 + int.from_bytes(data[12:16], "little")])
+    assert gltf["asset"]["extras"]["parameters"]["resolution"] == 48
 
 
 def test_missing_output_folders_are_created(tiny_model, tmp_path):

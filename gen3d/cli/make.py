@@ -59,6 +59,8 @@ def register(app: typer.Typer) -> None:
         mesher: str = typer.Option(None, "--mesher", help="sdf | shell | poisson | alpha | ball (default: the "
                                    "model's choice; shell for gen3d-small)."),
         texture_size: int = typer.Option(1024, "--texture-size", help="Texture size in texels."),
+        mesh_resolution: int = typer.Option(None, "--mesh-resolution", help="SDF grid resolution (default 128, "
+                                            "or 64 for clouds of at most 512 points, such as gen3d-small's)."),
         max_faces: int = typer.Option(None, "--max-faces", help="Face budget (decimate before unwrapping)."),
         lods: int = typer.Option(0, "--lods", help="Also write K coarser levels (NAME_LOD1.glb, ...)."),
         size: float = typer.Option(None, "--size", help="Largest dimension in metres (default: the object's "
@@ -77,8 +79,11 @@ def register(app: typer.Typer) -> None:
           gen3d make "a wooden table" -o table.obj --seed 7 --size 1.2
           gen3d make "a blue mug" --variations 4 --format glb --preview mug.png
         """
+        if mesh_resolution is not None and not 16 <= mesh_resolution <= 512:
+            fail(f"--mesh-resolution {mesh_resolution} is out of range; use 16..512 (default: by cloud size)")
         run_guarded(_make, prompt, output, fmt, seed, variations, steps, guidance, model, device, mesher,
-                    texture_size, max_faces, lods, size, preview, points_only, as_json, force, quiet)
+                    texture_size, max_faces, lods, size, preview, points_only, as_json, force, quiet,
+                    mesh_resolution=mesh_resolution)
 
 
 def reproduce_command(seed: int) -> str:
@@ -122,7 +127,7 @@ def _plan_outputs(prompt: str, output: Path | None, fmt: str | None, seeds: list
 
 
 def _make(prompt, output, fmt, seed, variations, steps, guidance, model, device, mesher, texture_size, max_faces,
-          lods, size, preview, points_only, as_json, force, quiet) -> None:
+          lods, size, preview, points_only, as_json, force, quiet, mesh_resolution=None) -> None:
     import secrets
 
     from gen3d.export import output_paths
@@ -162,7 +167,8 @@ def _make(prompt, output, fmt, seed, variations, steps, guidance, model, device,
 
         assets = pipe.generate_many([prompt] * len(seeds), seeds=seeds, steps=steps, guidance=guidance,
                                     mesher=mesher, texture_size=texture_size, max_faces=max_faces, size=size,
-                                    lods=lods, points_only=points_only, progress=progress)
+                                    lods=lods, points_only=points_only, progress=progress,
+                                    mesh_resolution=mesh_resolution)
         progress("export", 0.0)
         written = []
         for asset, out in zip(assets, outs, strict=True):
