@@ -209,7 +209,9 @@ def test_ctrl_c_leaves_no_partial_files_and_resume_finishes(tmp_path, tiny_model
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYOPENGL_PLATFORM": "egl"}
     cmd = [sys.executable, "-c", "from gen3d.cli import main; main()", "batch", str(prompts), "--out", str(out),
            "--model", str(tiny_model), "--format", "glb,obj", *FAST, "--no-thumbnails"]
-    proc = subprocess.Popen(cmd, env=env,
+    # as from a terminal: a suite started in the background (``cmd &``) inherits SIGINT ignored, and Python
+    # then installs no KeyboardInterrupt handler in the child
+    proc = subprocess.Popen(cmd, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
