@@ -84,7 +84,8 @@ def test_classifier_trains_and_evaluate_runs_end_to_end(tiny_cache, tiny_model, 
     saved = json.loads(out.read_text())
     assert saved["classifier"] == str(tmp_path / "clf.safetensors") and saved["samples"] == 2
     assert saved["steps"] == 2 and saved["guidance"] == 5.0
-    assert res["steps"] == 4 and res["guidance"] is not None  # the model's own guidance when none is given
+    own = json.loads((tiny_model / "base.json").read_text())["sampler"].get("guidance_scale", 3.0)
+    assert res["steps"] == 4 and res["guidance"] == own  # the model's own guidance when none is given
 
 
 def test_prompt_file_errors(tmp_path):
