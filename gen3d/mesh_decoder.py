@@ -90,7 +90,7 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
     xyz = full[farthest_points(full, n)]
     k = int(getattr(model, "local_k", 0))
     tree = cKDTree(full)
-    radius = 0.0
+    radius, lo, hi = 0.0, None, None
     if bridge is None:  # the config's choice, for clouds of at most mesher.bridge_points points (default: any)
         opts = config.get("mesher", {})
         bridge = float(opts.get("bridge", 0.0)) if len(cloud) <= opts.get("bridge_points", np.inf) else 0.0
@@ -98,7 +98,7 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
         from gen3d.mesh.classical import shell_radius
 
         radius = float(bridge * shell_radius(full))
-    lo, hi = cloud.xyz.min(axis=0), cloud.xyz.max(axis=0)
+        lo, hi = cloud.xyz.min(axis=0), cloud.xyz.max(axis=0)
     with torch.no_grad():
         latents = model.encode(torch.from_numpy(np.ascontiguousarray(xyz.T))[None].to(device))
 

@@ -204,6 +204,8 @@ def test_bad_parameters() -> None:
         mesh_and_texture(c, max_faces=10)
     with pytest.raises(MeshError, match="size"):
         mesh_and_texture(c, size_m=-1)
+    with pytest.raises(MeshError, match="--mesh-resolution 8 is out of range"):
+        mesh_and_texture(c, resolution=8)
 
 
 def test_load_cloud_formats(tmp_path) -> None:

@@ -79,8 +79,6 @@ def register(app: typer.Typer) -> None:
           gen3d make "a wooden table" -o table.obj --seed 7 --size 1.2
           gen3d make "a blue mug" --variations 4 --format glb --preview mug.png
         """
-        if mesh_resolution is not None and not 16 <= mesh_resolution <= 512:
-            fail(f"--mesh-resolution {mesh_resolution} is out of range; use 16..512 (default: by cloud size)")
         run_guarded(_make, prompt, output, fmt, seed, variations, steps, guidance, model, device, mesher,
                     texture_size, max_faces, lods, size, preview, points_only, as_json, force, quiet,
                     mesh_resolution=mesh_resolution)
@@ -132,9 +130,11 @@ def _make(prompt, output, fmt, seed, variations, steps, guidance, model, device,
 
     from gen3d.export import output_paths
     from gen3d.export.atomic import check_outputs
+    from gen3d.mesh.pipeline import check_resolution
     from gen3d.pipeline import STAGES, clean_prompt
 
     prompt, _ = clean_prompt(prompt)
+    check_resolution(mesh_resolution)  # before any slow work
     if variations < 1 or variations > 64:
         fail("--variations must be between 1 and 64")
     seed = secrets.randbelow(2**31) if seed is None else seed

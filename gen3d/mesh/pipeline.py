@@ -44,6 +44,12 @@ def default_resolution(n_points: int) -> int:
     return SPARSE_RESOLUTION if n_points <= SPARSE_POINTS else DEFAULT_RESOLUTION
 
 
+def check_resolution(resolution: int | None) -> None:
+    """Raise :class:`MeshError` for a ``--mesh-resolution`` outside 16..512 (None: the default, by cloud size)."""
+    if resolution is not None and not 16 <= resolution <= 512:
+        raise MeshError(f"--mesh-resolution {resolution} is out of range; use 16..512 (default: by cloud size)")
+
+
 def register_sdf_mesher(name: str, factory: Callable[[PointCloud], SdfFn]) -> None:
     """Make ``--mesher NAME`` use ``factory(cloud)`` (an SDF callable) with coarse-to-fine meshing."""
     if name in CLASSICAL_MESHERS:
@@ -170,6 +176,7 @@ def mesh_and_texture(
         raise MeshError(f"--texture-size {texture_size} is out of range; use 16..8192 (default 1024)")
     if max_faces is not None and max_faces < 64:
         raise MeshError(f"--max-faces {max_faces} is too small; use at least 64")
+    check_resolution(resolution)
     if lods < 0 or lods > 8:
         raise MeshError(f"--lods {lods} is out of range; use 0..8")
     size = DEFAULT_SIZE_M if size_m is None else float(size_m)
