@@ -54,11 +54,15 @@ class EMA:
                 e.copy_(p)
 
 
-def lr_at(step: int, base_lr: float, warmup: int, total: int, min_ratio: float = 0.1) -> float:
-    """Linear warm-up then cosine decay to ``min_ratio * base_lr`` at ``total`` (then flat)."""
+def lr_at(step: int, base_lr: float, warmup: int, total: int, min_ratio: float = 0.1,
+          progress: float | None = None) -> float:
+    """Linear warm-up then cosine decay to ``min_ratio * base_lr`` at ``total`` (then flat). ``progress``
+    (0..1), when given, replaces the step-based position in the decay: a wall-clock schedule."""
     if step < warmup:
         return base_lr * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    if progress is None:
+        progress = (step - warmup) / max(1, total - warmup)
+    progress = min(1.0, max(0.0, progress))
     return base_lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -181,10 +185,14 @@ def fit(
     """The shared loop: AdamW + warm-up/cosine LR, grad clipping, EMA, bf16 autocast when it helps, JSONL logs,
     resumable checkpoints every ``ckpt_every`` steps (and at the end), and ``on_checkpoint(ema_model, step)``
     every ``sample_every`` steps for sample sheets. ``loss_fn(model, batch) -> dict`` with a per-example or
-    scalar ``loss`` plus any other scalars to log."""
+    scalar ``loss`` plus any other scalars to log. With ``train.schedule == "time"`` and a ``time_limit``, the
+    cosine decay runs over the wall-clock budget instead of ``train.steps`` (for a fixed-length GPU lease)."""
     from gen3d.device import autocast
 
     tc = cfg["train"]
+    by_time = tc.get("schedule", "steps") == "time"
+    if by_time and not time_limit:
+        raise ValueError("train.schedule 'time' needs a time limit: pass time_limit (or use schedule 'steps')")
     run_dir.mkdir(parents=True, exist_ok=True)
     model.train()
     ema = EMA(model, tc.get("ema", 0.995))
@@ -206,8 +214,9 @@ def fit(
               f"step {step} -> {stop_at}", flush=True)
     while step < stop_at:
         batch = next(batches)
+        progress = (time.time() - started) / time_limit if by_time else None
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, tc["lr"], tc.get("warmup", 200), total, tc.get("min_lr_ratio", 0.1))
+            group["lr"] = lr_at(step, tc["lr"], tc.get("warmup", 200), total, tc.get("min_lr_ratio", 0.1), progress)
         with autocast(device, use_bf16):
             terms = loss_fn(model, batch)
         loss = terms["loss"].float().mean()
