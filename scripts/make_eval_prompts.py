@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""Write assets/eval/prompts.jsonl: five prompts per category (its name, a paraphrase, a synonym, a colour phrase and a
-material or size phrase taken from real generated captions), each labelled with its category and, where the
-prompt names one, its colour.
+"""Write assets/eval/prompts.jsonl: five prompts per category (its name, a paraphrase, a synonym, a colour
+phrase and a material or size phrase taken from real generated captions), each labelled with its category
+and, where the prompt names one, its colour. Also color_prompts.jsonl beside it: just the rows that name a
+colour, for a many-seed colour check (``gen3d eval --prompts assets/eval/color_prompts.jsonl --seeds 8``).
 
     python scripts/make_eval_prompts.py [-o assets/eval/prompts.jsonl]
 """
@@ -45,7 +46,9 @@ def main() -> None:
         rows += [r for r in (coloured, other) if r]
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    print(f"wrote {a.out}: {len(rows)} prompts, {sum('color' in r for r in rows)} with a colour")
+    coloured_rows = [r for r in rows if "color" in r]
+    (a.out.parent / "color_prompts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in coloured_rows))
+    print(f"wrote {a.out}: {len(rows)} prompts, {len(coloured_rows)} with a colour (also in color_prompts.jsonl)")
 
 
 if __name__ == "__main__":
