@@ -191,13 +191,14 @@ def test_sdedit_from_an_init_cloud_keeps_its_shape_at_low_strength():
     init = sample_surface(generate_shape("table", seed=4), 256, rng=0)
     emb = pipe.text.encode(["a table"])
 
-    def moved(strength):
-        out = sample_clouds(pipe.base, pipe.base_config, emb, seeds=[0], sampler="ddim", steps=16, init=[init],
-                            strength=strength)[0]
+    def moved(strength, prompt="a table"):
+        out = sample_clouds(pipe.base, pipe.base_config, pipe.text.encode([prompt]), seeds=[0], sampler="ddim",
+                            steps=16, init=[init], strength=strength)[0]
         return float(cKDTree(init.xyz).query(out.xyz)[0].mean())
 
-    # box units; the base model's last step (t=0 only) keeps the table, a strong edit re-draws it
-    last, low, high = moved(0.05), moved(0.2), moved(0.7)
-    assert last < 0.01 < low < 0.06 and high > 0.08
+    # box units; the base model's last step (t=0 only) keeps the table, a light edit stays close to it, and a
+    # strong edit toward another prompt re-draws it (measured: 0.005, 0.037, 0.47 with the shipped weights)
+    last, low, high = moved(0.05), moved(0.2), moved(0.7, "a lamp")
+    assert last < 0.01 < low < 0.06 and high > 0.2
     with pytest.raises(ValueError, match="ddim"):
         sample_clouds(pipe.base, pipe.base_config, emb, seeds=[0], sampler="heun", init=[init], strength=0.5)
