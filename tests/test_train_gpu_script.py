@@ -50,8 +50,8 @@ def test_fp16_encoder_copy_matches_the_package(fp16_encoder):
 
 def test_gpu_script_runs_on_cpu_and_writes_the_shipped_format(tmp_path, fp16_encoder):
     out = tmp_path / "out"
-    summary = _script().main(["--out", str(out), "--minutes", "0.1", "--batch", "4", "--workers", "0",
-                              "--warmup", "2", "--device", "cpu", "--minilm-dir", str(fp16_encoder),
+    summary = _script().main(["--out", str(out), "--minutes", "0.15", "--batch", "4", "--workers", "0",
+                              "--warmup", "1", "--device", "cpu", "--minilm-dir", str(fp16_encoder),
                               "--snap-every", "0", "--log-every", "1"])
     assert summary["steps"] >= 2 and summary["samples"] == 4 * summary["steps"]
     for name in ("base.safetensors", "base.json", "ema_fp32.safetensors", "model_fp32.safetensors",
@@ -69,4 +69,5 @@ def test_gpu_script_runs_on_cpu_and_writes_the_shipped_format(tmp_path, fp16_enc
     assert any(moved)  # it trained
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert len(log) == summary["steps"] and all(r["loss"] == r["loss"] for r in log)
-    assert log[-1]["lr"] < log[2]["lr"]  # decaying over the wall-clock budget after warm-up
+    lrs = [r["lr"] for r in log[1:]]  # after the 1-step warm-up: cosine over the wall clock, peak 2.5e-4
+    assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False)) and 2.5e-5 <= lrs[-1] < 2.5e-4
