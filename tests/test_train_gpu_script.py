@@ -71,3 +71,14 @@ def test_gpu_script_runs_on_cpu_and_writes_the_shipped_format(tmp_path, fp16_enc
     assert len(log) == summary["steps"] and all(r["loss"] == r["loss"] for r in log)
     lrs = [r["lr"] for r in log[1:]]  # after the 1-step warm-up: cosine over the wall clock, peak 2.5e-4
     assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False)) and 2.5e-5 <= lrs[-1] < 2.5e-4
+
+
+def test_cli_time_schedule_needs_a_time_limit(tmp_path):
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    res = subprocess.run([sys.executable, "-m", "gen3d", "train", "base", "--out", str(run), "--set",
+                          "train.schedule=time", "--max-steps", "1"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and "--time-limit" in res.stderr + res.stdout
+    assert len((res.stderr + res.stdout).strip().splitlines()) == 1 and not run.exists()

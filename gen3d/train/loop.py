@@ -186,13 +186,15 @@ def fit(
     resumable checkpoints every ``ckpt_every`` steps (and at the end), and ``on_checkpoint(ema_model, step)``
     every ``sample_every`` steps for sample sheets. ``loss_fn(model, batch) -> dict`` with a per-example or
     scalar ``loss`` plus any other scalars to log. With ``train.schedule == "time"`` and a ``time_limit``, the
-    cosine decay runs over the wall-clock budget instead of ``train.steps`` (for a fixed-length GPU lease)."""
+    cosine decay runs over the wall-clock budget instead of ``train.steps`` (for a fixed-length GPU lease); the
+    budget counts from this call, so a resumed run starts its wall-clock schedule again."""
     from gen3d.device import autocast
 
     tc = cfg["train"]
     by_time = tc.get("schedule", "steps") == "time"
     if by_time and not time_limit:
-        raise ValueError("train.schedule 'time' needs a time limit: pass time_limit (or use schedule 'steps')")
+        raise ValueError("train.schedule 'time' needs a time limit: pass --time-limit SECONDS (time_limit= in Python) "
+                         "or use train.schedule 'steps'")
     run_dir.mkdir(parents=True, exist_ok=True)
     model.train()
     ema = EMA(model, tc.get("ema", 0.995))
