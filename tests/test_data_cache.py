@@ -88,3 +88,43 @@ def test_loaders_with_workers(cache_dir):
 def test_a_failing_job_stops_the_build(tmp_path):
     with pytest.raises(KeyError, match="dragon"):
         build_cache(tmp_path / "bad", CacheSpec(n=200, shard_size=50, categories=("dragon",)), workers=2)
+
+
+def test_batched_fps_equals_one_cloud_fps():
+    from gen3d.data.sampling import farthest_point_sampling, farthest_point_sampling_many
+
+    rng = np.random.default_rng(0)
+    clouds = [rng.random((m, 3)).astype(np.float32) for m in (300, 1024, 977, 64, 513)]
+    clouds.append(np.repeat(rng.random((20, 3)), 30, axis=0))  # many duplicates: ties must break the same way
+    many = farthest_point_sampling_many(clouds, 256)
+    for cloud, got in zip(clouds, many, strict=True):
+        assert np.array_equal(got, farthest_point_sampling(cloud, 256))
+    assert np.array_equal(many[3], np.arange(64))  # fewer points than asked: all of them, as before
+
+
+def test_batched_records_equal_the_one_shape_path():
+    """make_records (one FPS pass per batch, used by DataLoader through __getitems__) against the original
+    per-shape functions: generate_shape -> sample_surface -> sample_sdf with the same rng."""
+    from gen3d.data.cache import make_records, shape_seed
+    from gen3d.data.procedural import generate_shape
+    from gen3d.data.sampling import sample_sdf, sample_surface
+
+    spec = CacheSpec(n=100, seed=5, n_points=128, sdf=(64, 32))
+    cats = spec.category_list()
+    indices = [3, 0, 41, 17, 60]
+    for index, (rec, arrays) in zip(indices, make_records(spec, indices), strict=True):
+        seed = shape_seed(spec.seed, index)
+        shape = generate_shape(cats[index % len(cats)], seed)
+        rng = np.random.default_rng([seed, 1])
+        pc = sample_surface(shape, spec.n_points, rng)
+        q, occ = sample_sdf(shape, 64, 32, rng)
+        assert rec["index"] == index and rec["captions"] == shape.captions
+        assert np.array_equal(arrays["xyz"], pc.xyz) and np.array_equal(arrays["rgb"], pc.rgb_uint8)
+        assert np.array_equal(arrays["sdf_points"], q) and np.array_equal(arrays["sdf_occ"], occ.astype(np.uint8))
+    ds = ProceduralDataset(length=100, seed=5, points=128)
+    batch = ds.__getitems__(indices)
+    for index, item in zip(indices, batch, strict=True):
+        single = ds[index]
+        assert torch.equal(item["points"], single["points"]) and item["caption"] == single["caption"]
+    with pytest.raises(IndexError):
+        ds.__getitems__([0, 100])

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from gen3d.data.cache import CacheSpec, ShapeCache, choose_caption, make_record
+from gen3d.data.cache import CacheSpec, ShapeCache, choose_caption, make_records
 from gen3d.data.procedural import category_names
 from gen3d.pointcloud import PointCloud
 
@@ -133,9 +133,18 @@ class ProceduralDataset(_EpochMixin, Dataset):
         return self.spec.n
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        if not 0 <= index < self.spec.n:
-            raise IndexError(index)
-        rec, arrays = make_record(self.spec, index)
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
+        """A whole batch at once (DataLoader calls this when it exists): equal to ``[self[i] for i in indices]``,
+        with one farthest-point-sampling pass for the batch (measured: ``scripts/bench_data.py``)."""
+        for index in indices:
+            if not 0 <= index < self.spec.n:
+                raise IndexError(index)
+        return [self._item(index, rec, arrays)
+                for index, (rec, arrays) in zip(indices, make_records(self.spec, indices), strict=True)]
+
+    def _item(self, index: int, rec: dict, arrays: dict) -> dict[str, Any]:
         xyz, rgb = arrays["xyz"], arrays["rgb"].astype(np.float32) / 255.0
         cap = choose_caption(rec["captions"], self.spec.seed, self.epoch, index)
         item = _point_item(xyz, rgb, cap, rec["category_index"], rec["category"], index)
