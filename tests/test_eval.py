@@ -69,6 +69,9 @@ def test_classifier_trains_and_evaluate_runs_end_to_end(tiny_cache, tiny_model, 
     assert np.isfinite(res["p_fid"]) and np.isfinite(res["p_fid_real_vs_real"])
     assert (tmp_path / "sheet.png").stat().st_size > 1000
     assert len(format_table(res)) == 8
+    p = res["category_accuracy"]
+    assert res["category_accuracy_se"] == pytest.approx((p * (1 - p) / 4) ** 0.5)
+    assert "±" in format_table(res)[0][1] and "2 samples" in format_table(res)[1][2]
 
     # the command line, judged by a classifier other than the bundled one
     from typer.testing import CliRunner
