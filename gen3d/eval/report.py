@@ -150,7 +150,7 @@ def format_table(r: dict) -> list[tuple[str, str, str]]:
         ("category accuracy", pm(r["category_accuracy"], r.get("category_accuracy_se")),
          f"classifier on real shapes: {f(r['classifier_accuracy_on_real'])}"),
         ("named-colour accuracy", pm(r["color_accuracy"], r.get("color_accuracy_se")),
-         f"{r['color_prompts']} samples whose prompt names a colour"),
+         f"{r['color_prompts']} samples naming a colour"),
         ("P-FID", f(r["p_fid"], 2), f"real vs real floor: {f(r['p_fid_real_vs_real'], 2)}"),
         ("P-IS", f(r["p_is"], 2), f"real: {f(r['p_is_real'], 2)}"),
         ("diversity (Chamfer)", f(r["diversity"]), f"real: {f(r['diversity_real'])}"),
