@@ -256,7 +256,7 @@ def generated_like_clouds(categories: list[str], strength: float, seeds: int, mo
 
 
 def bench_generated(meshers: list[str], categories: list[str], strength: float, seeds: int, samples: int,
-                    sdf_model: Path | None = None) -> dict:
+                    sdf_model: Path | None = None, min_island_fraction: float = 0.01) -> dict:
     """Reconstruction from generated-like clouds (``generated_like_clouds``), each mesher through the
     pipeline's own ``reconstruct`` (so the learned decoder gets its cap, solid fill and snap)."""
     from gen3d.eval.recon import evaluate_against_points
@@ -271,7 +271,8 @@ def bench_generated(meshers: list[str], categories: list[str], strength: float, 
             cloud = PointCloud(xyz, np.full_like(xyz, 0.5))
             t0 = time.perf_counter()
             try:
-                v, f = clean_mesh(*reconstruct(cloud, encoder(cloud) if mesher == "sdf" else mesher))
+                v, f = clean_mesh(*reconstruct(cloud, encoder(cloud) if mesher == "sdf" else mesher),
+                                  min_island_fraction=min_island_fraction)
             except ValueError:
                 scores.append((name, None))
                 continue
@@ -355,6 +356,8 @@ def main() -> None:
                          "re-drawn by the bundled base model (SDEdit at STRENGTH, e.g. 0.5), 256 points; with "
                          "1, plain samples of the shapes' captions (only pieces and watertight mean much then)")
     ap.add_argument("--generated-seeds", type=int, default=2, help="shapes per category for --generated")
+    ap.add_argument("--min-island-fraction", type=float, default=0.01,
+                    help="--generated: cleanup drops pieces under this share of the largest piece's area")
     ap.add_argument("--render-prompts", default=None,
                     help="comma-separated prompts: render the bundled model's clouds for them instead of shapes")
     args = ap.parse_args()
@@ -376,7 +379,7 @@ def main() -> None:
         meshers = args.meshers.split(",") + (["sdf"] if args.sdf_model else [])
         if args.generated is not None:
             rows = bench_generated(meshers, cats, args.generated, args.generated_seeds, args.samples,
-                                   args.sdf_model)
+                                   args.sdf_model, args.min_island_fraction)
         else:
             rows = bench_recon(meshers, [1024, 4096], args.samples, cats, args.sdf_model)
         loose = args.generated is not None
