@@ -77,7 +77,12 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
     own 256-point samples) the model's zero level breaks thin slabs into pieces where the points are far
     apart; the balls bridge those gaps. Queries inside a ball are inside the union whatever the model says,
     so the model reads only the others. On dense clouds the ball caps add refined cells (2.5x the queries on
-    1024-4096 points) for little gain, hence ``bridge_points``."""
+    1024-4096 points) for little gain, hence ``bridge_points``.
+
+    The returned function carries ``min_island_fraction``: the config's ``mesher.min_island_fraction`` for
+    clouds of at most ``bridge_points`` points, else None. :func:`gen3d.mesh.pipeline.mesh_and_texture`
+    uses it as its cleanup threshold when the caller gives none: on sparse generated clouds the decoder
+    leaves small floaters (under 5% of the largest piece) that the standard 1% keeps (README, "Meshers")."""
     from scipy.spatial import cKDTree
 
     from gen3d.models.sdf import knn_offsets_np, local_features
@@ -91,9 +96,10 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
     k = int(getattr(model, "local_k", 0))
     tree = cKDTree(full)
     radius, lo, hi = 0.0, None, None
+    opts = config.get("mesher", {})
+    sparse = len(cloud) <= opts.get("bridge_points", np.inf)
     if bridge is None:  # the config's choice, for clouds of at most mesher.bridge_points points (default: any)
-        opts = config.get("mesher", {})
-        bridge = float(opts.get("bridge", 0.0)) if len(cloud) <= opts.get("bridge_points", np.inf) else 0.0
+        bridge = float(opts.get("bridge", 0.0)) if sparse else 0.0
     if bridge > 0:
         from gen3d.mesh.classical import shell_radius
 
@@ -132,6 +138,8 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
                 out[i : i + chunk] = value
         return out
 
+    islands = opts.get("min_island_fraction") if sparse else None
+    sdf_fn.min_island_fraction = None if islands is None else float(islands)  # cleanup's default for this cloud
     return sdf_fn
 
 

@@ -256,11 +256,13 @@ def generated_like_clouds(categories: list[str], strength: float, seeds: int, mo
 
 
 def bench_generated(meshers: list[str], categories: list[str], strength: float, seeds: int, samples: int,
-                    sdf_model: Path | None = None, min_island_fraction: float = 0.01) -> dict:
+                    sdf_model: Path | None = None, min_island_fraction: float | None = None,
+                    smooth_iterations: int = 0) -> dict:
     """Reconstruction from generated-like clouds (``generated_like_clouds``), each mesher through the
-    pipeline's own ``reconstruct`` (so the learned decoder gets its cap, solid fill and snap)."""
+    pipeline's own ``reconstruct`` (so the learned decoder gets its cap, solid fill and snap) and cleanup
+    (``min_island_fraction`` None: the mesher's own, as in ``mesh_and_texture``)."""
     from gen3d.eval.recon import evaluate_against_points
-    from gen3d.mesh.pipeline import reconstruct
+    from gen3d.mesh.pipeline import MIN_ISLAND_FRACTION, reconstruct
 
     data = generated_like_clouds(categories, strength, seeds)
     encoder = sdf_mesher_from_file(sdf_model) if sdf_model is not None else None
@@ -270,9 +272,13 @@ def bench_generated(meshers: list[str], categories: list[str], strength: float, 
         for name, (true_pts, xyz) in data.items():
             cloud = PointCloud(xyz, np.full_like(xyz, 0.5))
             t0 = time.perf_counter()
+            fn = encoder(cloud) if mesher == "sdf" else mesher
+            islands = min_island_fraction
+            if islands is None:
+                islands = getattr(fn, "min_island_fraction", None) or MIN_ISLAND_FRACTION
             try:
-                v, f = clean_mesh(*reconstruct(cloud, encoder(cloud) if mesher == "sdf" else mesher),
-                                  min_island_fraction=min_island_fraction)
+                v, f = clean_mesh(*reconstruct(cloud, fn), min_island_fraction=islands,
+                                  smooth_iterations=smooth_iterations)
             except ValueError:
                 scores.append((name, None))
                 continue
@@ -356,8 +362,11 @@ def main() -> None:
                          "re-drawn by the bundled base model (SDEdit at STRENGTH, e.g. 0.5), 256 points; with "
                          "1, plain samples of the shapes' captions (only pieces and watertight mean much then)")
     ap.add_argument("--generated-seeds", type=int, default=2, help="shapes per category for --generated")
-    ap.add_argument("--min-island-fraction", type=float, default=0.01,
-                    help="--generated: cleanup drops pieces under this share of the largest piece's area")
+    ap.add_argument("--min-island-fraction", type=float, default=None,
+                    help="--generated: cleanup drops pieces under this share of the largest piece's area "
+                         "(default: the mesher's own, sdf.json's mesher.min_island_fraction for sdf, else 0.01)")
+    ap.add_argument("--smooth-iterations", type=int, default=0,
+                    help="--generated: Taubin smoothing iterations in cleanup (default 0, as gen3d make)")
     ap.add_argument("--render-prompts", default=None,
                     help="comma-separated prompts: render the bundled model's clouds for them instead of shapes")
     args = ap.parse_args()
@@ -379,7 +388,7 @@ def main() -> None:
         meshers = args.meshers.split(",") + (["sdf"] if args.sdf_model else [])
         if args.generated is not None:
             rows = bench_generated(meshers, cats, args.generated, args.generated_seeds, args.samples,
-                                   args.sdf_model, args.min_island_fraction)
+                                   args.sdf_model, args.min_island_fraction, args.smooth_iterations)
         else:
             rows = bench_recon(meshers, [1024, 4096], args.samples, cats, args.sdf_model)
         loose = args.generated is not None

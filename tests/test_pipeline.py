@@ -175,9 +175,14 @@ def test_package_level_api_is_lazy_and_works(tiny_model, tmp_path):
 def test_bundled_decoder_ships_and_the_model_chooses_its_default_mesher(tmp_path):
     pipe = Pipeline("gen3d-small", "cpu")
     assert pipe.sdf is not None and pipe.sdf.local_k > 0  # the CPU-sized decoder, checked against sha256.json
-    assert pipe.default_mesher == "shell"  # gen3d-small keeps shell for its own sparse samples (model card)
-    res = pipe.generate("a wooden table", seed=0, mesher="sdf", texture_size=64)
-    assert res.mesh.metadata["parameters"]["mesher"] == "sdf" and len(res.mesh.faces) > 100
+    assert pipe.default_mesher == "sdf"  # the learned decoder is gen3d-small's default mesher
+    res = pipe.generate("a wooden table", seed=0, texture_size=64)
+    params = res.mesh.metadata["parameters"]
+    assert params["mesher"] == "sdf" and len(res.mesh.faces) > 100
+    assert params["min_island_fraction"] == pipe.sdf_config["mesher"]["min_island_fraction"] == 0.05
+    assert res.mesh.timings["decode"] > 0 and "marching_cubes" in res.mesh.timings  # the decoder ran
+    shell = pipe.generate("a wooden table", seed=0, texture_size=64, mesher="shell").mesh.metadata["parameters"]
+    assert shell["mesher"] == "shell" and shell["min_island_fraction"] == 0.01  # other meshers: the standard cleanup
 
 
 def test_sdedit_from_an_init_cloud_keeps_its_shape_at_low_strength():

@@ -116,6 +116,35 @@ def test_bridge_joins_the_decoder_with_balls_and_skips_the_model_inside_them():
     assert len(f) and trimesh.Trimesh(v, f).is_watertight
 
 
+def test_sparse_clouds_carry_the_configs_island_threshold_into_cleanup():
+    from gen3d.mesh.pipeline import MIN_ISLAND_FRACTION, mesh_and_texture
+
+    torch.manual_seed(0)
+    model = SDFModel(**SMALL, pos_emb="fourier", fourier_freqs=4, local_k=8).eval()
+    model.predict_sdf = lambda qq, *a: torch.full(qq.shape[:1] + qq.shape[2:], 5.0)  # the surface: the balls
+    rng = np.random.default_rng(5)
+    # a sphere of points and a far, small cluster: the cluster's blob has 2% of the sphere's area
+    ball = rng.normal(size=(180, 3))
+    ball = 0.3 * ball / np.linalg.norm(ball, axis=1, keepdims=True) - 0.1
+    xyz = np.concatenate([ball, 0.38 + 0.02 * rng.normal(size=(12, 3))]).astype(np.float32)
+    cloud = PointCloud(xyz, np.full_like(xyz, 0.5))
+    cfg = {"points": 64, "mesher": {"bridge": 0.5, "bridge_points": 512, "min_island_fraction": 0.05}}
+    assert sdf_function(model, cfg, cloud).min_island_fraction == 0.05
+    assert sdf_function(model, {**cfg, "mesher": {**cfg["mesher"], "bridge_points": 100}},
+                        cloud).min_island_fraction is None  # a dense cloud for this config: the standard cleanup
+    assert sdf_function(model, {"points": 64}, cloud).min_island_fraction is None
+
+    def pieces(asset):
+        return len(trimesh.Trimesh(asset.vertices, asset.faces).split(only_watertight=False))  # seams merged
+
+    kw = {"texture_size": 32, "resolution": 40, "drop_outliers": False}
+    own = mesh_and_texture(cloud, mesher=sdf_function(model, cfg, cloud), **kw)
+    assert own.metadata["parameters"]["min_island_fraction"] == 0.05 and pieces(own) == 1
+    given = mesh_and_texture(cloud, mesher=sdf_function(model, cfg, cloud), min_island_fraction=MIN_ISLAND_FRACTION,
+                             **kw)  # the caller's threshold wins: the cluster's blob stays
+    assert given.metadata["parameters"]["min_island_fraction"] == MIN_ISLAND_FRACTION and pieces(given) >= 2
+
+
 def test_corrupt_draws_one_jitter_per_cloud_from_a_range():
     from gen3d.train.sdf import corrupt
 

@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option("gen3d-small", "--model", help="Model name (gen3d models list) or folder."),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | mps."),
         mesher: str = typer.Option(None, "--mesher", help="sdf | shell | poisson | alpha | ball (default: the "
-                                   "model's choice; shell for gen3d-small)."),
+                                   "model's choice: its learned decoder, sdf, for gen3d-small)."),
         texture_size: int = typer.Option(1024, "--texture-size", help="Texture size in texels."),
         mesh_resolution: int = typer.Option(None, "--mesh-resolution", help="SDF grid resolution (default 128, "
                                             "or 64 for clouds of at most 512 points, such as gen3d-small's)."),

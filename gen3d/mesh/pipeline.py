@@ -24,6 +24,7 @@ from gen3d.texture.material import PBRMaterial, material_from_hint
 from gen3d.texture.unwrap import unwrap
 
 CLASSICAL_MESHERS = ("poisson", "alpha", "ball", "shell")
+MIN_ISLAND_FRACTION = 0.01  # cleanup's default: drop pieces under 1% of the largest piece's area
 SDF_CHUNK = 32768  # grid nodes per SDF call: fewer calls; the learned decoder pipelines them in 4,096s
 DEFAULT_TEXTURE_SIZE = 1024
 DEFAULT_SIZE_M = 1.0
@@ -151,7 +152,7 @@ def mesh_and_texture(
     lods: int = 0,
     resolution: int | None = None,
     smooth_iterations: int = 0,
-    min_island_fraction: float = 0.01,
+    min_island_fraction: float | None = None,
     normalize: bool | None = None,
     material: PBRMaterial | None = None,
     metadata: dict | None = None,
@@ -168,6 +169,9 @@ def mesh_and_texture(
     band in cell diagonals for SDF meshers (1.0 is exact for a true SDF; for the learned decoder, whose
     values are capped distances, 1.5 scored the same F@1% with 12% more queries). ``drop_outliers``
     removes isolated points (see :func:`gen3d.pointcloud_io.remove_outliers`) before meshing and baking.
+    ``min_island_fraction`` (cleanup drops pieces with less area than this fraction of the largest) defaults
+    to the SDF mesher's own ``min_island_fraction`` attribute when it has one (the learned decoder's
+    config, :func:`gen3d.mesh_decoder.sdf_function`), else :data:`MIN_ISLAND_FRACTION`.
     """
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
@@ -191,6 +195,14 @@ def mesh_and_texture(
         work, _, _ = normalize_cloud(work, extent=1.0)
 
     resolution = default_resolution(len(work)) if resolution is None else int(resolution)
+    name = mesher if isinstance(mesher, str) else getattr(mesher, "__name__", "sdf")
+    if isinstance(mesher, str) and mesher in SDF_MESHERS:  # condition it here to read its cleanup default
+        t0 = time.perf_counter()
+        mesher = SDF_MESHERS[mesher](work)
+        timings["encode"] = time.perf_counter() - t0
+    if min_island_fraction is None:
+        own = getattr(mesher, "min_island_fraction", None)
+        min_island_fraction = MIN_ISLAND_FRACTION if own is None else float(own)
     v, f = reconstruct(work, mesher, resolution=resolution, timings=timings, sdf_band=sdf_band)
     t0 = time.perf_counter()
     v, f = clean_mesh(v, f, min_island_fraction=min_island_fraction, smooth_iterations=smooth_iterations)
@@ -210,7 +222,8 @@ def mesh_and_texture(
     meta.setdefault("parameters", {})
     meta["parameters"] = {
         **meta["parameters"],
-        "mesher": mesher if isinstance(mesher, str) else getattr(mesher, "__name__", "sdf"),
+        "mesher": name,
+        "min_island_fraction": float(min_island_fraction),
         "texture_size": int(texture_size),
         "max_faces": budget,
         "size_m": size,
