@@ -67,7 +67,8 @@ def sample_clouds(
         t0 = int(ddim_timesteps(diffusion.num_timesteps, steps, strength)[0])
         unit = diffusion.q_sample(x0, torch.full((len(x0),), t0, dtype=torch.long, device=device), unit)
     f = x0_predictor(model, diffusion, {"embeddings": embeddings}, {"embeddings": torch.zeros_like(embeddings)},
-                     guidance_scale=guidance, clip_denoised=s.get("clip_denoised", True))
+                     guidance_scale=guidance, clip_denoised=s.get("clip_denoised", True),
+                     guidance_interval=s.get("guidance_interval"))
     with torch.no_grad(), (autocast_ctx or contextlib.nullcontext()):
         if sampler == "heun":
             sigma_max = s.get("sigma_max", 120.0)

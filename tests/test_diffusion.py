@@ -92,6 +92,28 @@ def test_guidance_extrapolates_in_x0_space(diffusion):
     torch.testing.assert_close(x0, torch.full((1, 6, 4), 0.1 + 3.0 * 0.1), atol=1e-4, rtol=1e-4)
 
 
+def test_guidance_interval_guides_only_inside_and_skips_the_unconditional_rows_outside(diffusion):
+    cond_x0, uncond_x0 = torch.full((1, 6, 4), 0.2), torch.full((1, 6, 4), 0.1)
+    rows = []
+
+    def model(x_t, t, flag):
+        rows.append(len(x_t))
+        x0 = torch.where(flag[:, None, None] > 0, cond_x0, uncond_x0).expand_as(x_t)
+        return torch.cat([diffusion.predict_eps(x_t, t, x0), torch.zeros_like(x_t)], 1)
+
+    f = x0_predictor(model, diffusion, {"flag": torch.ones(1)}, {"flag": torch.zeros(1)}, guidance_scale=3.0,
+                     clip_denoised=False, guidance_interval=(0.25, 0.75))
+    n = diffusion.num_timesteps
+    for t, expect, batch in ((n // 2, 0.4, 2), (n // 8, 0.2, 1), (n - 1, 0.2, 1), (n // 4, 0.2, 1)):
+        rows.clear()
+        x0 = f(torch.randn(1, 6, 4), torch.tensor([t]))
+        torch.testing.assert_close(x0, torch.full((1, 6, 4), expect), atol=1e-2, rtol=0)  # eps -> x0 near T
+        assert rows == [batch]  # outside the interval the unconditional rows are not run
+    with pytest.raises(ValueError, match="empty"):
+        x0_predictor(model, diffusion, {"flag": torch.ones(1)}, {"flag": torch.zeros(1)}, guidance_scale=3.0,
+                     guidance_interval=(0.5, 0.5))
+
+
 @pytest.mark.parametrize("sampler", ["heun", "ddim"])
 def test_progress_and_cancel_between_steps(diffusion, sampler):
     target = torch.zeros(1, 6, 8)
