@@ -18,6 +18,10 @@ with ``--export-minilm DIR`` and pass ``--minilm-dir DIR`` there. Then, for exam
 
     OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false python3 scripts/train_base_gpu.py --out OUT --minutes 8 \\
         --batch 128 --lr 2.5e-4 --minilm-dir gpu/minilm
+
+``--views K`` makes each generated shape give K clouds in one batch (about 2.3x / 3.3x the clouds per core
+for K = 2 / 4, ``scripts/bench_data.py --views``). The log's ``data_wait`` (share of each window spent
+waiting for a batch; also averaged in summary.json) tells whether the data or the GPU sets the pace.
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=300, help="warm-up steps")
     p.add_argument("--ema", type=float, default=0.998)
     p.add_argument("--workers", type=int, default=-1, help="data workers (default: CPUs - 1, at most 15)")
+    p.add_argument("--views", type=int, default=1,
+                   help="clouds per generated shape, all in one batch (ViewBatchSampler): the data workers make "
+                        "K clouds for little more than the cost of one shape (scripts/bench_data.py --views)")
     p.add_argument("--seed", type=int, default=10_000_000, help="data seed (CPU runs used small seeds)")
     p.add_argument("--device", default="auto")
     p.add_argument("--init", default=str(ROOT / "assets/models/gen3d-small/base.safetensors"),
@@ -55,6 +62,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.export_minilm is None and not args.out:
         p.error("--out is required (or --export-minilm DIR)")
+    if args.views < 1 or args.batch % args.views:
+        p.error(f"--batch {args.batch} must be a multiple of --views {args.views}")
     return args
 
 
@@ -65,7 +74,7 @@ def main(argv: list[str] | None = None) -> dict:
     from safetensors.torch import save_file
     from torch.utils.data import DataLoader
 
-    from gen3d.data.datasets import ProceduralDataset
+    from gen3d.data.datasets import ProceduralDataset, ViewBatchSampler
     from gen3d.device import resolve_device
     from gen3d.models.checkpoints import load_model, save_checkpoint
     from gen3d.sampling import diffusion_for
@@ -88,10 +97,16 @@ def main(argv: list[str] | None = None) -> dict:
     model = model.float().to(dev).train()
     diffusion = diffusion_for(model_cfg)
     workers = args.workers if args.workers >= 0 else max(1, min(15, (os.cpu_count() or 2) - 1))
-    ds = ProceduralDataset(length=20_000_000, seed=args.seed, kind="points", points=int(model_cfg.get("points", 256)))
-    loader = DataLoader(ds, batch_size=args.batch, shuffle=True, generator=torch.Generator().manual_seed(args.seed),
-                        num_workers=workers, drop_last=True, persistent_workers=workers > 0,
-                        prefetch_factor=4 if workers > 0 else None, pin_memory=dev.type == "cuda")
+    ds = ProceduralDataset(length=20_000_000, seed=args.seed, kind="points", points=int(model_cfg.get("points", 256)),
+                           views=args.views)
+    common = {"num_workers": workers, "persistent_workers": workers > 0, "pin_memory": dev.type == "cuda",
+              "prefetch_factor": 4 if workers > 0 else None}
+    if args.views > 1:
+        loader = DataLoader(ds, batch_sampler=ViewBatchSampler(20_000_000, args.batch, args.views, args.seed),
+                            **common)
+    else:
+        loader = DataLoader(ds, batch_size=args.batch, shuffle=True, drop_last=True,
+                            generator=torch.Generator().manual_seed(args.seed), **common)
 
     def loss_fn(m, batch):
         x = batch["points"].to(dev, non_blocking=True).float()
@@ -114,7 +129,8 @@ def main(argv: list[str] | None = None) -> dict:
                      "ckpt_every": 10**9, "sample_every": args.log_every, "seed": args.seed}
     cfg["sample_prompts"] = []
     budget = args.minutes * 60.0
-    print(f"setup {time.time() - t0:.1f} s; {workers} workers, batch {args.batch}, budget {budget:.0f} s", flush=True)
+    print(f"setup {time.time() - t0:.1f} s; {workers} workers, batch {args.batch} ({args.views} views per shape), "
+          f"budget {budget:.0f} s", flush=True)
     res = fit(cfg, run_dir, model, loss_fn, iter(loader), dev, time_limit=budget, on_checkpoint=on_checkpoint)
 
     ema, steps = res["ema"], int(res["step"])
@@ -123,17 +139,22 @@ def main(argv: list[str] | None = None) -> dict:
               str(out / "model_fp32.safetensors"))
     trained = dict(model_cfg.get("trained", {}))
     trained["gpu_steps"] = int(trained.get("gpu_steps", 0)) + steps
-    trained["gpu_samples"] = int(trained.get("gpu_samples", 0)) + steps * args.batch
+    trained["gpu_samples"] = int(trained.get("gpu_samples", 0)) + steps * args.batch  # clouds
+    if args.views > 1 or "gpu_shapes" in trained:
+        trained["gpu_shapes"] = int(trained.get("gpu_shapes", trained["gpu_samples"] - steps * args.batch)) + \
+            steps * args.batch // args.views
     trained["gpu_minutes"] = round(float(trained.get("gpu_minutes", 0.0)) + res["seconds"] / 60, 1)
     save_checkpoint(ema, model_cfg | {"trained": trained}, out / "base.safetensors")
     log = (run_dir / "log.jsonl").read_text()
     (out / "log.jsonl").write_text(log)
     recs = [json.loads(line) for line in log.splitlines() if line.strip()]
-    summary = {"steps": steps, "batch": args.batch, "samples": steps * args.batch, "seconds": res["seconds"],
+    summary = {"steps": steps, "batch": args.batch, "samples": steps * args.batch, "views": args.views,
+               "shapes": steps * args.batch // args.views, "seconds": res["seconds"],
                "steps_per_s": steps / max(res["seconds"], 1e-9),
                "samples_per_s": steps * args.batch / max(res["seconds"], 1e-9),
                "loss_first": float(np.mean([r["loss"] for r in recs[:5]])),
                "loss_last": float(np.mean([r["loss"] for r in recs[-5:]])),
+               "data_wait": float(np.mean([r["data_wait"] for r in recs])),  # near 1: the data sets the pace
                "lr": args.lr, "warmup": args.warmup, "ema": args.ema, "seed": args.seed, "workers": workers,
                "init": str(args.init), "device": str(dev),
                "gpu": torch.cuda.get_device_name() if dev.type == "cuda" else None, "wall": time.time() - t0}

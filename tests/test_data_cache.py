@@ -128,3 +128,49 @@ def test_batched_records_equal_the_one_shape_path():
         assert torch.equal(item["points"], single["points"]) and item["caption"] == single["caption"]
     with pytest.raises(IndexError):
         ds.__getitems__([0, 100])
+
+
+def test_views_are_other_even_clouds_of_the_same_shape_made_once():
+    from scipy.spatial import cKDTree
+
+    from gen3d.data import cache
+    from gen3d.data.datasets import ViewBatchSampler
+
+    plain = ProceduralDataset(length=50, seed=5, points=128)
+    ds = ProceduralDataset(length=50, seed=5, points=128, views=3)
+    assert len(ds) == 150
+    calls = []
+    real = cache.generate_shape
+    cache.generate_shape = lambda *a: calls.append(a) or real(*a)
+    try:
+        items = ds.__getitems__([21, 22, 23, 3, 5])  # shape 7's three views, shape 1's view 0 and view 2
+    finally:
+        cache.generate_shape = real
+    assert len(calls) == 2  # each shape generated once for all its views
+    assert torch.equal(items[0]["points"], plain[7]["points"]) and torch.equal(items[3]["points"], plain[1]["points"])
+    assert len({it["category_name"] for it in items[:3]}) == 1 and items[0]["index"] == 21
+    for other in items[1:3]:
+        assert not torch.equal(other["points"], items[0]["points"])
+        a, b = items[0]["points"][:3].T.numpy(), other["points"][:3].T.numpy()
+        assert cKDTree(a).query(b)[0].mean() < 0.05  # the same surface (model units: the box is 2 wide)
+        spread = cKDTree(b).query(b, k=2)[0][:, 1]
+        assert spread.min() > 0.2 * np.median(spread)  # farthest-point even, not a random subset
+    assert torch.equal(ds[22]["points"], items[1]["points"])  # deterministic per item
+    with pytest.raises(ValueError, match="views"):
+        ProceduralDataset(length=5, kind="sdf", views=2)
+    with pytest.raises(IndexError):
+        ds.__getitems__([150])
+
+    sampler = ViewBatchSampler(50, batch=12, views=3, seed=1)
+    batches = list(sampler)
+    assert len(batches) == len(sampler) == 12 and all(len(b) == 12 for b in batches)
+    shapes = [i // 3 for b in batches for i in b]
+    assert len(set(shapes)) == 48 and all(shapes.count(k) == 3 for k in set(shapes))  # no repeats, all views
+    for b in batches:
+        assert sorted(b) == sorted(k * 3 + v for k in {i // 3 for i in b} for v in range(3))
+    assert batches == list(ViewBatchSampler(50, batch=12, views=3, seed=1))
+    with pytest.raises(ValueError, match="multiple"):
+        ViewBatchSampler(50, batch=10, views=3)
+    loader = DataLoader(ds, batch_sampler=sampler, num_workers=0)
+    first = next(iter(loader))
+    assert first["points"].shape == (12, 6, 128)

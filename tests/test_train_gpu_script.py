@@ -69,8 +69,24 @@ def test_gpu_script_runs_on_cpu_and_writes_the_shipped_format(tmp_path, fp16_enc
     assert any(moved)  # it trained
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert len(log) == summary["steps"] and all(r["loss"] == r["loss"] for r in log)
+    assert all(0.0 <= r["data_wait"] <= 1.0 for r in log) and 0.0 <= summary["data_wait"] <= 1.0
     lrs = [r["lr"] for r in log[1:]]  # after the 1-step warm-up: cosine over the wall clock, peak 2.5e-4
     assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False)) and 2.5e-5 <= lrs[-1] < 2.5e-4
+
+
+def test_gpu_script_with_several_views_per_shape(tmp_path, fp16_encoder):
+    out = tmp_path / "views"
+    summary = _script().main(["--out", str(out), "--minutes", "0.05", "--batch", "4", "--views", "2",
+                              "--workers", "0", "--warmup", "1", "--device", "cpu", "--minilm-dir",
+                              str(fp16_encoder), "--log-every", "1"])
+    assert summary["steps"] >= 1 and summary["views"] == 2 and summary["shapes"] == 2 * summary["steps"]
+    trained = json.loads((out / "base.json").read_text())["trained"]
+    shipped = json.loads((REPO / "assets/models/gen3d-small/base.json").read_text())["trained"]
+    assert trained["gpu_samples"] == shipped["gpu_samples"] + 4 * summary["steps"]
+    assert trained["gpu_shapes"] == shipped["gpu_samples"] + 2 * summary["steps"]  # earlier stages: 1 view
+    with pytest.raises(SystemExit):  # refused before anything loads or is written
+        _script().main(["--out", str(tmp_path / "bad"), "--batch", "5", "--views", "2"])
+    assert not (tmp_path / "bad").exists()
 
 
 def test_cli_time_schedule_needs_a_time_limit(tmp_path):

@@ -70,6 +70,42 @@ def make_records(spec: CacheSpec, indices: Sequence[int]) -> list[tuple[dict[str
     return [_finish_record(spec, *d, idx) for d, idx in zip(drafts, picks, strict=True)]
 
 
+def make_view_records(spec: CacheSpec, indices: Sequence[int],
+                      views: int) -> list[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+    """Records for items ``indices`` when every shape gives ``views`` clouds (point clouds only): item ``i`` is
+    view ``i % views`` of shape ``i // views``. View 0 is :func:`make_record`'s cloud of that shape; view
+    ``v > 0`` runs farthest-point sampling over the same candidate points in another order (a permutation
+    drawn from the shape's seed and ``v``), so it is a different, equally even cloud of the same surface.
+    Each distinct shape in ``indices`` is generated and its surface sampled once, whatever the number of its
+    views there: the shape, not the FPS, is most of the cost (``scripts/bench_data.py --views``)."""
+    if views < 1:
+        raise ValueError(f"views must be at least 1, got {views}")
+    if spec.sdf is not None:
+        raise ValueError("views are for point-cloud items; an SDF cache samples its queries per shape")
+    cats = spec.category_list()
+    shapes: dict[int, tuple] = {}
+    drafts, clouds = [], []
+    for index in indices:
+        k, view = divmod(int(index), views)
+        if k not in shapes:
+            cat = cats[k % len(cats)]
+            seed = shape_seed(spec.seed, k)
+            shape = generate_shape(cat, seed)
+            rng = np.random.default_rng([seed, 1])
+            shapes[k] = (cat, seed, shape, rng, *surface_pool(shape, spec.n_points, rng))
+        cat, seed, shape, rng, pts, rgb = shapes[k]
+        order = np.arange(len(pts)) if view == 0 else np.random.default_rng([seed, 1, view]).permutation(len(pts))
+        drafts.append((k, cat, seed, shape, rng if view == 0 else np.random.default_rng([seed, 2, view]), order))
+        clouds.append(pts[order])
+    picks = farthest_point_sampling_many(clouds, spec.n_points)
+    out = []
+    for index, (k, cat, seed, shape, rng, order), idx in zip(indices, drafts, picks, strict=True):
+        pts, rgb = shapes[k][4], shapes[k][5]
+        record, arrays = _finish_record(spec, k, cat, seed, shape, rng, pts, rgb, order[idx])
+        out.append((record | {"view": int(index) % views}, arrays))
+    return out
+
+
 def _finish_record(spec: CacheSpec, index: int, cat: str, seed: int, shape, rng: np.random.Generator,
                    pts: np.ndarray, rgb: np.ndarray, idx: np.ndarray) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     pc = pick_surface(pts, rgb, idx, spec.n_points, rng)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from gen3d.data.cache import CacheSpec, ShapeCache, choose_caption, make_records
+from gen3d.data.cache import CacheSpec, ShapeCache, choose_caption, make_records, make_view_records
 from gen3d.data.procedural import category_names
 from gen3d.pointcloud import PointCloud
 
@@ -106,7 +106,12 @@ class CachedSDFDataset(_EpochMixin, Dataset):
 class ProceduralDataset(_EpochMixin, Dataset):
     """Shapes generated on the fly: item ``i`` equals shape ``i`` of a cache built with the same
     arguments. With ``sdf=(n_near, n_uniform)`` (or ``kind="sdf"`` and ``queries=Q``, split evenly) items
-    also carry cloud/queries/occupancy. ``points`` is an alias of ``n_points``."""
+    also carry cloud/queries/occupancy. ``points`` is an alias of ``n_points``.
+
+    ``views=K`` (point clouds only) makes ``length * K`` items: item ``i`` is view ``i % K`` of shape
+    ``i // K`` (:func:`gen3d.data.cache.make_view_records`: view 0 is the cloud above, the others other
+    farthest-point clouds of the same surface), each with its own caption draw. A batch that holds several
+    views of a shape makes the shape once (:class:`ViewBatchSampler` builds such batches)."""
 
     def __init__(
         self,
@@ -119,18 +124,22 @@ class ProceduralDataset(_EpochMixin, Dataset):
         kind: str = "points",
         points: int | None = None,
         queries: int | None = None,
+        views: int = 1,
     ) -> None:
         if kind not in ("points", "sdf"):
             raise ValueError(f"kind must be 'points' or 'sdf', got {kind!r}")
         if kind == "sdf" and sdf is None:
             q = int(queries or 2048)
             sdf = (q // 2, q - q // 2)
+        if views < 1 or (views > 1 and sdf is not None):
+            raise ValueError(f"views must be 1, or more for point-cloud items only; got {views}")
         n_points = int(points) if points is not None else n_points
         self.spec = CacheSpec(n=length, seed=seed, n_points=n_points, sdf=sdf, categories=tuple(categories or ()))
+        self.views = int(views)
         self.labels = category_names()
 
     def __len__(self) -> int:
-        return self.spec.n
+        return self.spec.n * self.views
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         return self.__getitems__([index])[0]
@@ -139,10 +148,11 @@ class ProceduralDataset(_EpochMixin, Dataset):
         """A whole batch at once (DataLoader calls this when it exists): equal to ``[self[i] for i in indices]``,
         with one farthest-point-sampling pass for the batch (measured: ``scripts/bench_data.py``)."""
         for index in indices:
-            if not 0 <= index < self.spec.n:
+            if not 0 <= index < len(self):
                 raise IndexError(index)
-        return [self._item(index, rec, arrays)
-                for index, (rec, arrays) in zip(indices, make_records(self.spec, indices), strict=True)]
+        records = make_records(self.spec, indices) if self.views == 1 else make_view_records(self.spec, indices,
+                                                                                              self.views)
+        return [self._item(index, rec, arrays) for index, (rec, arrays) in zip(indices, records, strict=True)]
 
     def _item(self, index: int, rec: dict, arrays: dict) -> dict[str, Any]:
         xyz, rgb = arrays["xyz"], arrays["rgb"].astype(np.float32) / 255.0
@@ -152,6 +162,28 @@ class ProceduralDataset(_EpochMixin, Dataset):
             rng = np.random.default_rng([self.spec.seed, self.epoch, index, 7])
             item.update(_sdf_item(xyz, arrays["sdf_points"], arrays["sdf_occ"].astype(np.float32), rng, None))
         return item
+
+
+class ViewBatchSampler:
+    """Batches for ``ProceduralDataset(views=K)``: each holds ``batch // K`` shapes, drawn in a random order
+    without repeats (a permutation of the dataset's ``n_shapes`` from ``seed``), with all K views of each,
+    so every shape is generated once for K items. ``len()`` batches: every shape once."""
+
+    def __init__(self, n_shapes: int, batch: int, views: int, seed: int = 0) -> None:
+        if views < 1 or batch < views or batch % views:
+            raise ValueError(f"the batch ({batch}) must be a multiple of views ({views})")
+        self.n_shapes, self.batch, self.views, self.seed = int(n_shapes), int(batch), int(views), int(seed)
+        self.per_batch = self.batch // self.views
+
+    def __len__(self) -> int:
+        return self.n_shapes // self.per_batch
+
+    def __iter__(self):
+        order = torch.randperm(self.n_shapes, generator=torch.Generator().manual_seed(self.seed))
+        view = torch.arange(self.views)
+        for b in range(len(self)):
+            shapes = order[b * self.per_batch : (b + 1) * self.per_batch]
+            yield (shapes[:, None] * self.views + view[None, :]).reshape(-1).tolist()
 
 
 def CachedDataset(  # noqa: N802 - a factory that reads like a class

@@ -210,12 +210,15 @@ def fit(
     timer = Timer(offset=float(meta.get("seconds", 0.0)))
     started = t_last = time.time()
     rows: list[dict] = []
+    waited = 0.0  # seconds this log window spent waiting for data
     if not quiet:
         n = sum(p.numel() for p in model.parameters())
         print(f"training {n / 1e6:.2f}M params on {device} ({'bf16' if use_bf16 else 'fp32'}), "
               f"step {step} -> {stop_at}", flush=True)
     while step < stop_at:
+        t_wait = time.time()
         batch = next(batches)
+        waited += time.time() - t_wait
         progress = (time.time() - started) / time_limit if by_time else None
         for group in opt.param_groups:
             group["lr"] = lr_at(step, tc["lr"], tc.get("warmup", 200), total, tc.get("min_lr_ratio", 0.1), progress)
@@ -234,10 +237,12 @@ def fit(
         done = step >= stop_at or (time_limit is not None and time.time() - started > time_limit)
         if step % tc.get("log_every", 10) == 0 or done:
             rec = {"step": step} | {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
-            rec |= {"lr": opt.param_groups[0]["lr"], "steps_per_s": len(rows) / max(time.time() - t_last, 1e-9),
+            window = max(time.time() - t_last, 1e-9)
+            rec |= {"lr": opt.param_groups[0]["lr"], "steps_per_s": len(rows) / window,
+                    "data_wait": min(1.0, waited / window),  # share of the window spent waiting for batches
                     "seconds": timer.elapsed}
             logger.log(rec)
-            rows, t_last = [], time.time()
+            rows, t_last, waited = [], time.time(), 0.0
             if not quiet:
                 print(json.dumps(rec), flush=True)
         if step % tc.get("ckpt_every", 200) == 0 or done:
