@@ -213,3 +213,17 @@ def test_builders_never_raise_over_many_seeds(family):
         for seed in range(100, 260):
             draft, _ = draft_shape(name, seed)
             assert draft.parts and len(draft.params) >= 5
+
+
+def test_fast_cross_and_roll_give_numpys_bits():
+    from gen3d.data.geometry import cross3, roll1
+
+    rng = np.random.default_rng(0)
+    for a_shape, b_shape in (((50, 3), (50, 3)), ((3,), (3,)), ((4, 7, 3), (7, 3)), ((1, 5, 3), (6, 1, 3))):
+        a, b = rng.normal(size=a_shape), rng.normal(size=b_shape)
+        assert np.array_equal(cross3(a, b), np.cross(a, b))
+    a32 = rng.normal(size=(9, 3)).astype(np.float32)
+    got = cross3(a32, a32[::-1])
+    assert got.dtype == np.float32 and np.array_equal(got, np.cross(a32, a32[::-1]))
+    for x in (np.arange(7), rng.normal(size=(5, 2))):
+        assert np.array_equal(roll1(x), np.roll(x, -1, axis=0))

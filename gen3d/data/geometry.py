@@ -14,6 +14,22 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.cross`` of [..., 3] arrays by the same float operations in the same order (so the same bits),
+    without its axis bookkeeping, which dominates on the small arrays of shape generation."""
+    a, b = np.asarray(a), np.asarray(b)
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape), dtype=np.result_type(a, b))
+    for k, (i, j) in enumerate(((1, 2), (2, 0), (0, 1))):
+        np.multiply(a[..., i], b[..., j], out=out[..., k])
+        out[..., k] -= a[..., j] * b[..., i]
+    return out
+
+
+def roll1(a: np.ndarray) -> np.ndarray:
+    """The rows shifted up by one, the first row last (numpy's roll by -1 along axis 0)."""
+    return np.concatenate([a[1:], a[:1]])
+
+
 @dataclass
 class Solid:
     """A closed mesh. Solids of revolution also keep their closed (radius, y) ``profile``, ``sections``
@@ -53,7 +69,7 @@ class Solid:
 
 def signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
     a, b, c = (vertices[faces[:, i]] for i in range(3))
-    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+    return float(np.einsum("ij,ij->i", a, cross3(b, c)).sum() / 6.0)
 
 
 def _oriented(
@@ -155,12 +171,12 @@ def _stitch(a: int | np.ndarray, b: int | np.ndarray, sections: int) -> np.ndarr
     if isinstance(a, int) and isinstance(b, int):
         raise ValueError("two consecutive poles")
     if isinstance(a, int):
-        b1 = np.roll(b, -1)
+        b1 = roll1(b)
         return np.stack([np.full(sections, a), b1, b], axis=1)
     if isinstance(b, int):
-        a1 = np.roll(a, -1)
+        a1 = roll1(a)
         return np.stack([a, a1, np.full(sections, b)], axis=1)
-    a1, b1 = np.roll(a, -1), np.roll(b, -1)
+    a1, b1 = roll1(a), roll1(b)
     return np.concatenate([np.stack([a, a1, b1], 1), np.stack([a, b1, b], 1)])
 
 
@@ -287,7 +303,7 @@ def tube(
     tang = np.gradient(path, axis=0)
     tang /= np.linalg.norm(tang, axis=1, keepdims=True)
     ref = np.array([0.0, 0.0, 1.0]) if abs(tang[0, 2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    nrm = np.cross(tang[0], ref)
+    nrm = cross3(tang[0], ref)
     nrm /= np.linalg.norm(nrm)
     ang = np.linspace(0, 2 * np.pi, sections, endpoint=False)
     rings = []
@@ -295,7 +311,7 @@ def tube(
         if k:
             nrm = nrm - tang[k] * (nrm @ tang[k])
             nrm /= np.linalg.norm(nrm)
-        bin_ = np.cross(tang[k], nrm)
+        bin_ = cross3(tang[k], nrm)
         rings.append(path[k] + radii[k] * (np.cos(ang)[:, None] * nrm + np.sin(ang)[:, None] * bin_))
     v = np.concatenate(rings + [path[:1], path[-1:]])
     idx = np.arange(m * sections).reshape(m, sections)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from gen3d.data.geometry import cross3, roll1
 from gen3d.data.shape import Part, Shape
 from gen3d.pointcloud import PointCloud
 
@@ -33,7 +34,7 @@ def winding_number(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray) 
         p = points[s : s + step, None, :]
         a, b, c = tri[None, :, 0] - p, tri[None, :, 1] - p, tri[None, :, 2] - p
         la, lb, lc = (np.sqrt(np.einsum("qfk,qfk->qf", x, x)) for x in (a, b, c))
-        det = np.einsum("qfk,qfk->qf", a, np.cross(b, c))
+        det = np.einsum("qfk,qfk->qf", a, cross3(b, c))
         den = (
             la * lb * lc
             + np.einsum("qfk,qfk->qf", a, b) * lc
@@ -46,7 +47,7 @@ def winding_number(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray) 
 
 def _convex_inside(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray) -> np.ndarray:
     tri = vertices[faces]
-    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    n = cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     norm = np.linalg.norm(n, axis=1)
     keep = norm > 1e-14
     n = n[keep] / norm[keep, None]
@@ -68,7 +69,7 @@ def lathe_contains(profile: np.ndarray, sections: int, to_local: np.ndarray, poi
     u = p[:, 0] * np.cos(mid) + p[:, 2] * np.sin(mid)
     y = p[:, 1]
     poly = profile * np.array([np.cos(step / 2), 1.0])
-    a, b = poly, np.roll(poly, -1, axis=0)
+    a, b = poly, roll1(poly)
     ya, yb = a[None, :, 1], b[None, :, 1]
     cross = (ya > y[:, None]) != (yb > y[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -179,7 +180,7 @@ def _area_weighted(parts: list[Part], m: int, rng: np.random.Generator):
     owner = np.concatenate([np.full(len(t), i) for i, t in enumerate(tris)])
     local = np.concatenate([np.arange(len(t)) for t in tris])
     tri = np.concatenate(tris)
-    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    area = 0.5 * np.linalg.norm(cross3(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
     cdf = np.cumsum(area)
     f = np.minimum(np.searchsorted(cdf, rng.random(m) * cdf[-1], side="right"), len(area) - 1)
     u, v = rng.random(m), rng.random(m)
@@ -187,7 +188,7 @@ def _area_weighted(parts: list[Part], m: int, rng: np.random.Generator):
     u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
     bary = np.stack([1 - u - v, u, v], 1)
     pts = np.einsum("mk,mkj->mj", bary, tri[f])
-    normal = np.cross(tri[f, 1] - tri[f, 0], tri[f, 2] - tri[f, 0])
+    normal = cross3(tri[f, 1] - tri[f, 0], tri[f, 2] - tri[f, 0])
     normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-20)
     return pts, normal, owner[f], local[f], bary
 

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.spatial import ConvexHull
 
 from gen3d.data.appearance import Texture, material_word, pick_color
-from gen3d.data.geometry import Solid, box, cylinder
+from gen3d.data.geometry import Solid, box, cross3, cylinder
 from gen3d.data.shape import Part, make_part
 
 
@@ -99,7 +99,7 @@ def convex_hull(points: np.ndarray) -> Solid:
     hull = ConvexHull(pts)
     faces = hull.simplices.astype(np.int64)
     a, b, c = pts[faces[:, 0]], pts[faces[:, 1]], pts[faces[:, 2]]
-    n = np.cross(b - a, c - a)
+    n = cross3(b - a, c - a)
     flip = np.einsum("ij,ij->i", n, a - pts[hull.vertices].mean(0)) < 0
     faces[flip] = faces[flip][:, ::-1]
     used = np.unique(faces)
