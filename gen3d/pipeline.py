@@ -120,16 +120,16 @@ class Pipeline:
             return self.spec.mesher
         return "sdf" if self.sdf is not None else "shell"
 
-    def _mesher(self, name: str, cloud: PointCloud):
-        """A mesher name, or for ``sdf`` the learned decoder conditioned on ``cloud`` (an SDF callable)."""
+    def _mesher(self, name: str):
+        """A mesher name, or for ``sdf`` this model's learned decoder as an :class:`SdfMesher` (the mesh stage
+        conditions it on the cloud it meshes, after dropping outliers)."""
         if name == "sdf":
             if self.sdf is None:
                 raise ModelError(f"model {self.spec.name} has no SDF decoder: use --mesher shell, poisson or alpha")
+            from gen3d.mesh.pipeline import SdfMesher
             from gen3d.mesh_decoder import sdf_function
 
-            fn = sdf_function(self.sdf, self.sdf_config, cloud)
-            fn.__name__ = "sdf"
-            return fn
+            return SdfMesher("sdf", lambda cloud: sdf_function(self.sdf, self.sdf_config, cloud))
         return name
 
     # ------------------------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ class Pipeline:
             progress("mesh", 0.0)
         size = size if size is not None else self.vocabulary.real_size(prompt)
         extra = {} if resolution is None else {"resolution": int(resolution)}  # None: the mesher's default
-        out = mesh_and_texture(cloud, mesher=self._mesher(mesher or self.default_mesher, cloud),
+        out = mesh_and_texture(cloud, mesher=self._mesher(mesher or self.default_mesher),
                                texture_size=texture_size,
                                max_faces=max_faces, size_m=size, lods=lods, metadata=metadata,
                                material_hint=self.vocabulary.material(prompt), **extra)

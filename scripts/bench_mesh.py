@@ -258,11 +258,13 @@ def generated_like_clouds(categories: list[str], strength: float, seeds: int, mo
 def bench_generated(meshers: list[str], categories: list[str], strength: float, seeds: int, samples: int,
                     sdf_model: Path | None = None, min_island_fraction: float | None = None,
                     smooth_iterations: int = 0) -> dict:
-    """Reconstruction from generated-like clouds (``generated_like_clouds``), each mesher through the
-    pipeline's own ``reconstruct`` (so the learned decoder gets its cap, solid fill and snap) and cleanup
-    (``min_island_fraction`` None: the mesher's own, as in ``mesh_and_texture``)."""
+    """Reconstruction from generated-like clouds (``generated_like_clouds``), each mesher as the mesh stage
+    runs it: outliers dropped first (``remove_outliers``), then the pipeline's own ``reconstruct`` (so the
+    learned decoder gets its cap, solid fill and snap) and cleanup (``min_island_fraction`` None: the
+    mesher's own, as in ``mesh_and_texture``)."""
     from gen3d.eval.recon import evaluate_against_points
     from gen3d.mesh.pipeline import MIN_ISLAND_FRACTION, reconstruct
+    from gen3d.pointcloud_io import remove_outliers
 
     data = generated_like_clouds(categories, strength, seeds)
     encoder = sdf_mesher_from_file(sdf_model) if sdf_model is not None else None
@@ -270,7 +272,7 @@ def bench_generated(meshers: list[str], categories: list[str], strength: float, 
     for mesher in meshers:
         scores, secs, parts = [], [], []
         for name, (true_pts, xyz) in data.items():
-            cloud = PointCloud(xyz, np.full_like(xyz, 0.5))
+            cloud, _ = remove_outliers(PointCloud(xyz, np.full_like(xyz, 0.5)))
             t0 = time.perf_counter()
             fn = encoder(cloud) if mesher == "sdf" else mesher
             islands = min_island_fraction

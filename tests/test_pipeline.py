@@ -185,6 +185,23 @@ def test_bundled_decoder_ships_and_the_model_chooses_its_default_mesher(tmp_path
     assert shell["mesher"] == "shell" and shell["min_island_fraction"] == 0.01  # other meshers: the standard cleanup
 
 
+def test_the_decoder_is_conditioned_on_the_cloud_without_its_outliers(monkeypatch):
+    import gen3d.mesh_decoder as md
+    from gen3d.pointcloud import PointCloud
+
+    pipe = load_pipeline("gen3d-small", "cpu")
+    cloud = pipe.sample_points(["a wooden table"], [0])[0]
+    stray = np.array([[0.45, 0.45, 0.45]])
+    noisy = PointCloud(np.concatenate([cloud.xyz, stray]), np.concatenate([cloud.rgb, [[1.0, 0.0, 0.0]]]))
+    seen, real = [], md.sdf_function
+    monkeypatch.setattr(md, "sdf_function", lambda model, cfg, c, **kw: seen.append(c) or real(model, cfg, c, **kw))
+    asset = pipe.mesh(noisy, texture_size=64)
+    removed = asset.metadata["parameters"]["outliers_removed"]
+    assert asset.metadata["parameters"]["mesher"] == "sdf" and removed >= 1 and len(seen) == 1
+    assert len(seen[0]) == len(noisy) - removed  # the cloud the mesh stage meshes, not the raw one
+    assert np.linalg.norm(seen[0].xyz - stray, axis=1).min() > 0.05  # no ball (or blob) around the stray point
+
+
 def test_sdedit_from_an_init_cloud_keeps_its_shape_at_low_strength():
     from scipy.spatial import cKDTree
 

@@ -2,7 +2,8 @@
 
 decode (mesher) -> cleanup -> decimate -> UV unwrap -> texture bake -> scale/origin (+ LODs).
 ``mesher`` is a classical mesher name ("shell": normal-free, keeps thin parts, no open3d needed, the
-default; "poisson", "alpha", "ball": open3d), a registered SDF mesher name, or an SDF callable
+default; "poisson", "alpha", "ball": open3d), a registered SDF mesher name, an :class:`SdfMesher` (a
+learned decoder to condition on the cloud as meshed, e.g. a pipeline's own), or an SDF callable
 ``sdf_fn(points [Q,3]) -> [Q]`` already conditioned on the cloud (negative inside).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -49,6 +51,15 @@ def check_resolution(resolution: int | None) -> None:
     """Raise :class:`MeshError` for a ``--mesh-resolution`` outside 16..512 (None: the default, by cloud size)."""
     if resolution is not None and not 16 <= resolution <= 512:
         raise MeshError(f"--mesh-resolution {resolution} is out of range; use 16..512 (default: by cloud size)")
+
+
+@dataclass(frozen=True)
+class SdfMesher:
+    """A named ``factory(cloud) -> sdf_fn``: :func:`mesh_and_texture` conditions it on the cloud it meshes,
+    after outlier removal and normalisation, as it does a registered SDF mesher name."""
+
+    name: str
+    factory: Callable[[PointCloud], SdfFn]
 
 
 def register_sdf_mesher(name: str, factory: Callable[[PointCloud], SdfFn]) -> None:
@@ -195,10 +206,14 @@ def mesh_and_texture(
         work, _, _ = normalize_cloud(work, extent=1.0)
 
     resolution = default_resolution(len(work)) if resolution is None else int(resolution)
-    name = mesher if isinstance(mesher, str) else getattr(mesher, "__name__", "sdf")
-    if isinstance(mesher, str) and mesher in SDF_MESHERS:  # condition it here to read its cleanup default
+    if isinstance(mesher, SdfMesher):
+        name, factory = mesher.name, mesher.factory
+    else:
+        name = mesher if isinstance(mesher, str) else getattr(mesher, "__name__", "sdf")
+        factory = SDF_MESHERS.get(mesher) if isinstance(mesher, str) else None
+    if factory is not None:  # conditioned on the cloud as meshed (outliers dropped); also gives its cleanup default
         t0 = time.perf_counter()
-        mesher = SDF_MESHERS[mesher](work)
+        mesher = factory(work)
         timings["encode"] = time.perf_counter() - t0
     if min_island_fraction is None:
         own = getattr(mesher, "min_island_fraction", None)
