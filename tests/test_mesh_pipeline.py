@@ -104,6 +104,37 @@ def test_normals_point_outward() -> None:
     assert (np.einsum("ij,ij->i", n, pts) > 0).mean() > 0.97
 
 
+def test_winding_is_checked_before_trimesh_repairs_it() -> None:
+    import subprocess
+    import sys
+
+    from gen3d.mesh.cleanup import consistently_wound, fix_winding
+
+    box = trimesh.creation.box()
+    v, f = np.asarray(box.vertices), np.asarray(box.faces)
+    assert consistently_wound(f)
+    bad = f.copy()
+    bad[[0, 5]] = bad[[0, 5], ::-1]  # two faces flipped
+    assert not consistently_wound(bad)
+    fv, ff = fix_winding(v, bad)
+    assert consistently_wound(ff) and signed_volume(fv, ff) > 0 and trimesh.Trimesh(fv, ff).is_winding_consistent
+    inside_out = f[:, ::-1]
+    assert consistently_wound(inside_out)  # consistent, but facing in: turned outward without trimesh's pass
+    fv, ff = fix_winding(v, inside_out)
+    assert np.array_equal(ff, f) and signed_volume(fv, ff) > 0
+    # a cold `gen3d make` (an SDF mesher: the learned decoder by default) never imports trimesh (and networkx
+    # with it: ~0.5 s): marching cubes output is consistently wound, and the rest of the mesh stage and the GLB
+    # export need nothing from it (`shell` does: its Taubin smoothing is trimesh's)
+    code = ("import sys, tempfile, pathlib, numpy as np; from gen3d.pointcloud import PointCloud; "
+            "from gen3d.mesh.pipeline import mesh_and_texture; from gen3d.export import export; "
+            "p = np.random.default_rng(0).normal(size=(300, 3)); p = 0.4 * p / np.linalg.norm(p, axis=1)[:, None]; "
+            "ball = lambda q: np.linalg.norm(q, axis=1) - 0.4; "
+            "a = mesh_and_texture(PointCloud(p, np.full_like(p, 0.5)), mesher=ball, texture_size=64); "
+            "export(a, pathlib.Path(tempfile.mkdtemp()) / 'a.glb', lods=0); print('trimesh' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]
+
+
 def test_cleanup_drops_floaters_and_degenerates() -> None:
     main = trimesh.creation.icosphere(subdivisions=3, radius=0.4)
     floater = trimesh.creation.icosphere(subdivisions=1, radius=0.01)

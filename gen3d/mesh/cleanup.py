@@ -112,14 +112,29 @@ def signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
     return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
 
 
-def fix_winding(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Make winding consistent inside each component and outward (positive volume) per component."""
-    import trimesh
+def consistently_wound(faces: np.ndarray) -> bool:
+    """Whether no directed edge occurs twice: neighbouring triangles then traverse their shared edge in
+    opposite directions, so the winding is already consistent (marching cubes' output, for one)."""
+    f = np.asarray(faces, dtype=np.int64)
+    if len(f) == 0:
+        return True
+    a, b = f.ravel(), f[:, [1, 2, 0]].ravel()
+    return len(np.unique(a * (int(f.max()) + 1) + b)) == len(a)
 
+
+def fix_winding(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Make winding consistent inside each component and outward (positive volume) per component. The
+    consistency pass (trimesh's, which imports networkx: about 0.5 s of a cold ``gen3d make``) runs only when
+    :func:`consistently_wound` says it is needed."""
     v, f = _as_arrays(vertices, faces)
-    mesh = trimesh.Trimesh(v, f, process=False)
-    trimesh.repair.fix_winding(mesh)
-    f = np.asarray(mesh.faces, dtype=np.int64)
+    if not consistently_wound(f):
+        import trimesh
+
+        mesh = trimesh.Trimesh(v, f, process=False)
+        trimesh.repair.fix_winding(mesh)
+        f = np.asarray(mesh.faces, dtype=np.int64)
+    else:
+        f = f.copy()
     labels = face_components(f, len(v))
     centre = v.mean(axis=0)
     for comp in np.unique(labels):
