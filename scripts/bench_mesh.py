@@ -263,7 +263,7 @@ def bench_generated(meshers: list[str], categories: list[str], strength: float, 
     learned decoder gets its cap, solid fill and snap) and cleanup (``min_island_fraction`` None: the
     mesher's own, as in ``mesh_and_texture``)."""
     from gen3d.eval.recon import evaluate_against_points
-    from gen3d.mesh.pipeline import MIN_ISLAND_FRACTION, reconstruct
+    from gen3d.mesh.pipeline import island_threshold, reconstruct
     from gen3d.pointcloud_io import remove_outliers
 
     data = generated_like_clouds(categories, strength, seeds)
@@ -275,9 +275,7 @@ def bench_generated(meshers: list[str], categories: list[str], strength: float, 
             cloud, _ = remove_outliers(PointCloud(xyz, np.full_like(xyz, 0.5)))
             t0 = time.perf_counter()
             fn = encoder(cloud) if mesher == "sdf" else mesher
-            islands = min_island_fraction
-            if islands is None:
-                islands = getattr(fn, "min_island_fraction", None) or MIN_ISLAND_FRACTION
+            islands = island_threshold(fn) if min_island_fraction is None else min_island_fraction
             try:
                 v, f = clean_mesh(*reconstruct(cloud, fn), min_island_fraction=islands,
                                   smooth_iterations=smooth_iterations)

@@ -53,34 +53,22 @@ def make_record(spec: CacheSpec, index: int) -> tuple[dict[str, Any], dict[str, 
     return make_records(spec, [index])[0]
 
 
-def make_records(spec: CacheSpec, indices: Sequence[int]) -> list[tuple[dict[str, Any], dict[str, np.ndarray]]]:
-    """:func:`make_record` for several shapes, equal item for item; their farthest-point sampling runs as one
+def make_records(spec: CacheSpec, indices: Sequence[int],
+                 views: int = 1) -> list[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+    """:func:`make_record` for several items, equal item for item; their farthest-point sampling runs as one
     batch (:func:`~gen3d.data.sampling.farthest_point_sampling_many`), which makes a DataLoader batch of
-    procedural shapes faster to generate."""
-    cats = spec.category_list()
-    drafts = []
-    for index in indices:
-        cat = cats[index % len(cats)]
-        seed = shape_seed(spec.seed, index)
-        shape = generate_shape(cat, seed)
-        rng = np.random.default_rng([seed, 1])
-        pts, rgb = surface_pool(shape, spec.n_points, rng)
-        drafts.append((index, cat, seed, shape, rng, pts, rgb))
-    picks = farthest_point_sampling_many([d[5] for d in drafts], spec.n_points)
-    return [_finish_record(spec, *d, idx) for d, idx in zip(drafts, picks, strict=True)]
+    procedural shapes faster to generate.
 
-
-def make_view_records(spec: CacheSpec, indices: Sequence[int],
-                      views: int) -> list[tuple[dict[str, Any], dict[str, np.ndarray]]]:
-    """Records for items ``indices`` when every shape gives ``views`` clouds (point clouds only): item ``i`` is
-    view ``i % views`` of shape ``i // views``. View 0 is :func:`make_record`'s cloud of that shape; view
-    ``v > 0`` runs farthest-point sampling over the same candidate points in another order (a permutation
-    drawn from the shape's seed and ``v``), so it is a different, equally even cloud of the same surface.
-    Each distinct shape in ``indices`` is generated and its surface sampled once, whatever the number of its
-    views there: the shape, not the FPS, is most of the cost (``scripts/bench_data.py --views``)."""
+    With ``views > 1`` (point clouds only) every shape gives ``views`` clouds: item ``i`` is view ``i % views``
+    of shape ``i // views`` (its record says which, ``"view"``). View 0 is :func:`make_record`'s cloud of that
+    shape; view ``v > 0`` runs farthest-point sampling over the same candidate points in another order (a
+    permutation drawn from the shape's seed and ``v``), so it is a different, equally even cloud of the same
+    surface. Each distinct shape in ``indices`` is generated and its surface sampled once, whatever the
+    number of its views there: the shape, not the FPS, is most of the cost (``scripts/bench_data.py --views``).
+    """
     if views < 1:
         raise ValueError(f"views must be at least 1, got {views}")
-    if spec.sdf is not None:
+    if views > 1 and spec.sdf is not None:
         raise ValueError("views are for point-cloud items; an SDF cache samples its queries per shape")
     cats = spec.category_list()
     shapes: dict[int, tuple] = {}
@@ -88,21 +76,26 @@ def make_view_records(spec: CacheSpec, indices: Sequence[int],
     for index in indices:
         k, view = divmod(int(index), views)
         if k not in shapes:
-            cat = cats[k % len(cats)]
-            seed = shape_seed(spec.seed, k)
+            cat, seed = cats[k % len(cats)], shape_seed(spec.seed, k)
             shape = generate_shape(cat, seed)
             rng = np.random.default_rng([seed, 1])
-            shapes[k] = (cat, seed, shape, rng, *surface_pool(shape, spec.n_points, rng))
-        cat, seed, shape, rng, pts, rgb = shapes[k]
-        order = np.arange(len(pts)) if view == 0 else np.random.default_rng([seed, 1, view]).permutation(len(pts))
-        drafts.append((k, cat, seed, shape, rng if view == 0 else np.random.default_rng([seed, 2, view]), order))
-        clouds.append(pts[order])
+            pts, rgb = surface_pool(shape, spec.n_points, rng)
+            shapes[k] = (cat, seed, shape, rng.bit_generator.state, pts, rgb)
+        cat, seed, shape, state, pts, rgb = shapes[k]
+        if view == 0:  # the shape's own generator, where the pool left it (each item gets its own copy)
+            rng = np.random.default_rng()
+            rng.bit_generator.state = state
+            order = None
+        else:
+            rng = np.random.default_rng([seed, 2, view])
+            order = np.random.default_rng([seed, 1, view]).permutation(len(pts))
+        drafts.append((k, view, cat, seed, shape, rng, pts, rgb, order))
+        clouds.append(pts if order is None else pts[order])
     picks = farthest_point_sampling_many(clouds, spec.n_points)
     out = []
-    for index, (k, cat, seed, shape, rng, order), idx in zip(indices, drafts, picks, strict=True):
-        pts, rgb = shapes[k][4], shapes[k][5]
-        record, arrays = _finish_record(spec, k, cat, seed, shape, rng, pts, rgb, order[idx])
-        out.append((record | {"view": int(index) % views}, arrays))
+    for (k, view, cat, seed, shape, rng, pts, rgb, order), idx in zip(drafts, picks, strict=True):
+        record, arrays = _finish_record(spec, k, cat, seed, shape, rng, pts, rgb, idx if order is None else order[idx])
+        out.append((record | {"view": view} if views > 1 else record, arrays))
     return out
 
 

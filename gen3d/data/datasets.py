@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from gen3d.data.cache import CacheSpec, ShapeCache, choose_caption, make_records, make_view_records
+from gen3d.data.cache import CacheSpec, ShapeCache, choose_caption, make_records
 from gen3d.data.procedural import category_names
 from gen3d.pointcloud import PointCloud
 
@@ -109,7 +109,7 @@ class ProceduralDataset(_EpochMixin, Dataset):
     also carry cloud/queries/occupancy. ``points`` is an alias of ``n_points``.
 
     ``views=K`` (point clouds only) makes ``length * K`` items: item ``i`` is view ``i % K`` of shape
-    ``i // K`` (:func:`gen3d.data.cache.make_view_records`: view 0 is the cloud above, the others other
+    ``i // K`` (:func:`gen3d.data.cache.make_records`: view 0 is the cloud above, the others other
     farthest-point clouds of the same surface), each with its own caption draw. A batch that holds several
     views of a shape makes the shape once (:class:`ViewBatchSampler` builds such batches)."""
 
@@ -150,8 +150,7 @@ class ProceduralDataset(_EpochMixin, Dataset):
         for index in indices:
             if not 0 <= index < len(self):
                 raise IndexError(index)
-        records = make_records(self.spec, indices) if self.views == 1 else make_view_records(self.spec, indices,
-                                                                                              self.views)
+        records = make_records(self.spec, indices, self.views)
         return [self._item(index, rec, arrays) for index, (rec, arrays) in zip(indices, records, strict=True)]
 
     def _item(self, index: int, rec: dict, arrays: dict) -> dict[str, Any]:

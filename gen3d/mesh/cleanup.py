@@ -9,6 +9,9 @@ class MeshError(ValueError):
     """A mesh that cannot be processed further; the message names the problem and the fix."""
 
 
+MIN_ISLAND_FRACTION = 0.01  # cleanup's default: drop pieces under 1% of the largest piece's area
+
+
 def _as_arrays(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     v = np.asarray(vertices, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
@@ -93,7 +96,7 @@ def face_components(faces: np.ndarray, n_vertices: int) -> np.ndarray:
 
 
 def remove_small_components(
-    vertices: np.ndarray, faces: np.ndarray, min_fraction: float = 0.01
+    vertices: np.ndarray, faces: np.ndarray, min_fraction: float = MIN_ISLAND_FRACTION
 ) -> tuple[np.ndarray, np.ndarray]:
     """Drop islands whose area is below ``min_fraction`` of the largest island's area (floaters)."""
     v, f = _as_arrays(vertices, faces)
@@ -222,7 +225,7 @@ def snap_to_points(vertices: np.ndarray, faces: np.ndarray, xyz: np.ndarray, k: 
 def clean_mesh(
     vertices: np.ndarray,
     faces: np.ndarray,
-    min_island_fraction: float = 0.01,
+    min_island_fraction: float = MIN_ISLAND_FRACTION,
     smooth_iterations: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The standard cleanup -> (vertices float32 [V,3], faces int64 [F,3]); raises if nothing is left."""

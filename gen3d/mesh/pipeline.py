@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gen3d.mesh.asset import TexturedMesh, to_asset_frame
-from gen3d.mesh.cleanup import MeshError, clean_mesh, snap_to_points, vertex_normals
+from gen3d.mesh.cleanup import MIN_ISLAND_FRACTION, MeshError, clean_mesh, snap_to_points, vertex_normals
 from gen3d.mesh.decimate import DEFAULT_MAX_FACES, decimate, lod_budgets
 from gen3d.mesh.grid import DEFAULT_HALF_EXTENT, DEFAULT_RESOLUTION, GridStats, SdfFn, mesh_from_sdf
 from gen3d.pointcloud import PointCloud
@@ -26,7 +26,6 @@ from gen3d.texture.material import PBRMaterial, material_from_hint
 from gen3d.texture.unwrap import unwrap
 
 CLASSICAL_MESHERS = ("poisson", "alpha", "ball", "shell")
-MIN_ISLAND_FRACTION = 0.01  # cleanup's default: drop pieces under 1% of the largest piece's area
 SDF_CHUNK = 32768  # grid nodes per SDF call: fewer calls; the learned decoder pipelines them in 4,096s
 DEFAULT_TEXTURE_SIZE = 1024
 DEFAULT_SIZE_M = 1.0
@@ -60,6 +59,14 @@ class SdfMesher:
 
     name: str
     factory: Callable[[PointCloud], SdfFn]
+
+
+def island_threshold(mesher) -> float:
+    """Cleanup's island threshold for a mesher (a name or a conditioned SDF function): the function's own
+    ``min_island_fraction`` when it carries one (the learned decoder on sparse clouds), else
+    :data:`~gen3d.mesh.cleanup.MIN_ISLAND_FRACTION`."""
+    own = getattr(mesher, "min_island_fraction", None)
+    return MIN_ISLAND_FRACTION if own is None else float(own)
 
 
 def register_sdf_mesher(name: str, factory: Callable[[PointCloud], SdfFn]) -> None:
@@ -216,8 +223,7 @@ def mesh_and_texture(
         mesher = factory(work)
         timings["encode"] = time.perf_counter() - t0
     if min_island_fraction is None:
-        own = getattr(mesher, "min_island_fraction", None)
-        min_island_fraction = MIN_ISLAND_FRACTION if own is None else float(own)
+        min_island_fraction = island_threshold(mesher)
     v, f = reconstruct(work, mesher, resolution=resolution, timings=timings, sdf_band=sdf_band)
     t0 = time.perf_counter()
     v, f = clean_mesh(v, f, min_island_fraction=min_island_fraction, smooth_iterations=smooth_iterations)
