@@ -72,6 +72,15 @@ def test_classifier_trains_and_evaluate_runs_end_to_end(tiny_cache, tiny_model, 
     p = res["category_accuracy"]
     assert res["category_accuracy_se"] == pytest.approx((p * (1 - p) / 4) ** 0.5)
     assert "±" in format_table(res)[0][1] and "2 samples" in format_table(res)[1][2]
+    # one record per sample, in prompt-then-seed order, agreeing with the aggregate figures
+    rows = res["per_sample"]
+    assert [(x["prompt"], x["seed"]) for x in rows] == [("a cube", 0), ("a cube", 1), ("a red sphere", 1000),
+                                                         ("a red sphere", 1001)]
+    assert np.mean([x["predicted"] == x["category"] for x in rows]) == pytest.approx(p)
+    assert [x["color_ok"] for x in rows if "color" in x] and all("color_ok" not in x for x in rows[:2])
+    assert np.mean([x["color_ok"] for x in rows if "color" in x]) == pytest.approx(res["color_accuracy"])
+    for cat, taken in res["confusions"].items():
+        assert sum(taken.values()) == sum(x["category"] == cat and x["predicted"] != cat for x in rows)
 
     # the command line, judged by a classifier other than the bundled one
     from typer.testing import CliRunner
@@ -86,7 +95,8 @@ def test_classifier_trains_and_evaluate_runs_end_to_end(tiny_cache, tiny_model, 
     assert r.exit_code == 0, r.output
     saved = json.loads(out.read_text())
     assert saved["classifier"] == str(tmp_path / "clf.safetensors") and saved["samples"] == 2
-    assert saved["steps"] == 2 and saved["guidance"] == 5.0
+    assert saved["steps"] == 2 and saved["guidance"] == 5.0 and len(saved["per_sample"]) == 2
+    assert ("weakest categories:" in r.output) == any(x["predicted"] != x["category"] for x in saved["per_sample"])
     own = json.loads((tiny_model / "base.json").read_text())["sampler"].get("guidance_scale", 3.0)
     assert res["steps"] == 4 and res["guidance"] == own  # the model's own guidance when none is given
 
@@ -109,3 +119,16 @@ def test_shipped_prompt_file_covers_every_category():
     assert len(rows) >= 150
     assert {r["category"] for r in rows} == set(category_names())
     assert sum("color" in r for r in rows) >= 30
+
+
+def test_confusions_and_weakest_lines():
+    from gen3d.eval.report import confusions, weakest_lines
+
+    jobs = [(0, {"category": "torus"}, 0), (0, {"category": "torus"}, 1), (1, {"category": "cube"}, 0),
+            (2, {"category": "desk"}, 0), (2, {"category": "desk"}, 1), (2, {"category": "desk"}, 2)]
+    pred = ["rock", "rock", "cube", "table", "desk", "bench"]
+    conf = confusions(jobs, pred)
+    assert conf == {"desk": {"bench": 1, "table": 1}, "torus": {"rock": 2}}
+    r = {"per_category_accuracy": {"torus": 0.0, "cube": 1.0, "desk": 1 / 3}, "confusions": conf}
+    assert weakest_lines(r) == ["torus 0.00 (taken for rock 2)", "desk 0.33 (taken for bench 1, table 1)"]
+    assert weakest_lines({"per_category_accuracy": {"cube": 1.0}}) == []

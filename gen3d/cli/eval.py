@@ -37,7 +37,7 @@ def evaluate(
     if ctx.invoked_subcommand is not None:
         return
     from gen3d.eval.report import evaluate as run_eval
-    from gen3d.eval.report import format_table
+    from gen3d.eval.report import format_table, weakest_lines
 
     extra = {} if classifier is None else {"classifier": classifier}
     res = run_guarded(run_eval, prompts, model=model, seeds=seeds, points=points, steps=steps, guidance=guidance,
@@ -51,6 +51,9 @@ def evaluate(
     for row in format_table(res):
         table.add_row(*row)
     Console().print(table)
+    weak = weakest_lines(res)
+    if weak:
+        typer.echo("weakest categories: " + "; ".join(weak))
     if json_out:
         json_out.write_text(json.dumps(res, indent=2) + "\n")
         typer.echo(f"wrote {json_out}")

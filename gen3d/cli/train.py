@@ -13,6 +13,7 @@ from gen3d.cli.make import run_guarded
 train_app = typer.Typer(help="Train the base diffusion model, the upsampler or the mesh decoder; export weights.",
                         no_args_is_help=True)
 
+SET_HELP = "Override a config value, one per --set: --set train.steps=500 --set train.lr=1e-4."
 CONFIGS = Path(__file__).resolve().parent.parent.parent / "assets" / "configs"
 
 
@@ -48,7 +49,7 @@ def base(
     max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many more steps."),
     time_limit: float = typer.Option(None, "--time-limit", help="Stop after this many seconds."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | mps."),
-    set_: list[str] = typer.Option([], "--set", help="Override a config value: --set train.steps=500."),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
 ) -> None:
     """Train (or resume) the text-conditioned point diffusion model.
 
@@ -78,7 +79,7 @@ def upsample(
     max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many more steps."),
     time_limit: float = typer.Option(None, "--time-limit", help="Stop after this many seconds."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | mps."),
-    set_: list[str] = typer.Option([], "--set", help="Override a config value: --set train.steps=500."),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
 ) -> None:
     """Train (or resume) the point upsampler: a base-sized cloud -> extra points (Point-E upsample layout).
 
@@ -104,7 +105,7 @@ def sdf(
     max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many more steps."),
     time_limit: float = typer.Option(None, "--time-limit", help="Stop after this many seconds."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | mps."),
-    set_: list[str] = typer.Option([], "--set", help="Override a config value: --set train.steps=500."),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
 ) -> None:
     """Train (or resume) the learned SDF mesh decoder.
 

@@ -81,6 +81,7 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
     correct = [p == r["category"] for p, (_, r, _) in zip(pred, jobs, strict=True)]
     colour_rows = [(c, r) for c, (_, r, _) in zip(clouds, jobs, strict=True) if r.get("color")]
     colour_ok = [color_matches(c.rgb, r["color"], COLORS) for c, r in colour_rows]
+    colour_idx = {k: n for n, k in enumerate(k for k, (_, r, _) in enumerate(jobs) if r.get("color"))}
 
     cats = sorted({r["category"] for r in rows})
     real_a = {c: real_clouds(c, real_per_category, n_points) for c in cats}
@@ -121,6 +122,12 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
         "coverage": float(np.mean(covs)), "mmd": float(np.mean(mmds)),
         "classifier_accuracy_on_real": real_acc,
         "per_category_accuracy": {c: float(np.mean(v)) for c, v in sorted(per_cat_correct.items())},
+        "confusions": confusions(jobs, pred),
+        "per_sample": [
+            {"prompt": r["prompt"], "seed": 1000 * i + s, "category": r["category"], "predicted": p}
+            | ({"color": r["color"], "color_ok": bool(colour_ok[colour_idx[k]])} if r.get("color") else {})
+            for k, ((i, r, s), p) in enumerate(zip(jobs, pred, strict=True))
+        ],
     }
     if sheet:
         from gen3d.render import contact_sheet, render_points
@@ -130,6 +137,28 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
         contact_sheet(imgs, cols=8, labels=[f"{jobs[k][1]['prompt'][:22]} ({pred[k]})" for k in picks]).save(sheet)
         result["sheet"] = str(sheet)
     return result
+
+
+def confusions(jobs: list[tuple[int, dict, int]], pred: list[str]) -> dict[str, dict[str, int]]:
+    """For each category with misses: what the judge called its samples instead, most frequent first."""
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for (_, r, _), p in zip(jobs, pred, strict=True):
+        if p != r["category"]:
+            out[r["category"]][p] = out[r["category"]].get(p, 0) + 1
+    return {c: dict(sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))) for c, v in sorted(out.items())}
+
+
+def weakest_lines(r: dict, n: int = 5) -> list[str]:
+    """The ``n`` least recognised categories, each with what the judge took its samples for."""
+    acc = r.get("per_category_accuracy", {})
+    conf = r.get("confusions", {})
+    lines = []
+    for c in sorted(acc, key=lambda c: (acc[c], c))[:n]:
+        if acc[c] >= 1.0:
+            break
+        taken = ", ".join(f"{k} {v}" for k, v in conf.get(c, {}).items())
+        lines.append(f"{c} {acc[c]:.2f}" + (f" (taken for {taken})" if taken else ""))
+    return lines
 
 
 def standard_error(hits) -> float:
