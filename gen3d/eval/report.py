@@ -67,11 +67,12 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
     n_points = points or int(pipe.base_config.get("points", 1024))
     sampler = pipe.base_config.get("sampler", {})
     jobs = [(i, r, s) for i, r in enumerate(rows) for s in range(seeds)]
+    job_seeds = [1000 * i + s for i, _, s in jobs]
     t0 = time.time()
     clouds = []
     for j in range(0, len(jobs), batch):
         chunk = jobs[j : j + batch]
-        clouds += pipe.sample_points([r["prompt"] for _, r, _ in chunk], [1000 * i + s for i, _, s in chunk],
+        clouds += pipe.sample_points([r["prompt"] for _, r, _ in chunk], job_seeds[j : j + batch],
                                      steps=steps, guidance=guidance, points=n_points)
         log(f"sampled {len(clouds)}/{len(jobs)} ({time.time() - t0:.0f} s)")
     sample_seconds = (time.time() - t0) / len(jobs)
@@ -79,9 +80,9 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
     probs, feats = clf.run([np.concatenate([c.xyz, c.rgb], axis=1) for c in clouds])
     pred = [labels[k] for k in probs.argmax(1)]
     correct = [p == r["category"] for p, (_, r, _) in zip(pred, jobs, strict=True)]
-    colour_rows = [(c, r) for c, (_, r, _) in zip(clouds, jobs, strict=True) if r.get("color")]
-    colour_ok = [color_matches(c.rgb, r["color"], COLORS) for c, r in colour_rows]
-    colour_idx = {k: n for n, k in enumerate(k for k, (_, r, _) in enumerate(jobs) if r.get("color"))}
+    colour_ok = {k: color_matches(c.rgb, r["color"], COLORS)  # job index -> hit, for samples naming a colour
+                 for k, (c, (_, r, _)) in enumerate(zip(clouds, jobs, strict=True)) if r.get("color")}
+    colour_hits = list(colour_ok.values())
 
     cats = sorted({r["category"] for r in rows})
     real_a = {c: real_clouds(c, real_per_category, n_points) for c in cats}
@@ -113,8 +114,8 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
         "seconds_per_sample": round(sample_seconds, 3),
         "category_accuracy": float(np.mean(correct)),
         "category_accuracy_se": standard_error(correct),
-        "color_accuracy": float(np.mean(colour_ok)) if colour_ok else None, "color_prompts": len(colour_rows),
-        "color_accuracy_se": standard_error(colour_ok) if colour_ok else None,
+        "color_accuracy": float(np.mean(colour_hits)) if colour_hits else None, "color_prompts": len(colour_hits),
+        "color_accuracy_se": standard_error(colour_hits) if colour_hits else None,
         "p_fid": frechet_distance(feats, fa), "p_fid_real_vs_real": frechet_distance(fb, fa),
         "p_is": inception_score(probs), "p_is_real": inception_score(pb),
         "diversity": float(np.nanmean([diversity(v) for v in by_prompt.values()])) if seeds > 1 else None,
@@ -124,9 +125,9 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
         "per_category_accuracy": {c: float(np.mean(v)) for c, v in sorted(per_cat_correct.items())},
         "confusions": confusions(jobs, pred),
         "per_sample": [
-            {"prompt": r["prompt"], "seed": 1000 * i + s, "category": r["category"], "predicted": p}
-            | ({"color": r["color"], "color_ok": bool(colour_ok[colour_idx[k]])} if r.get("color") else {})
-            for k, ((i, r, s), p) in enumerate(zip(jobs, pred, strict=True))
+            {"prompt": r["prompt"], "seed": seed, "category": r["category"], "predicted": p}
+            | ({"color": r["color"], "color_ok": bool(colour_ok[k])} if k in colour_ok else {})
+            for k, ((_, r, _), seed, p) in enumerate(zip(jobs, job_seeds, pred, strict=True))
         ],
     }
     if sheet:
