@@ -174,3 +174,10 @@ def test_views_are_other_even_clouds_of_the_same_shape_made_once():
     loader = DataLoader(ds, batch_sampler=sampler, num_workers=0)
     first = next(iter(loader))
     assert first["points"].shape == (12, 6, 128)
+
+
+def test_category_list_sets_the_mix_and_rejects_unknown_names():
+    ds = ProceduralDataset(length=6, seed=2, points=64, categories=["cube", "torus", "torus"])
+    assert [ds[i]["category_name"] for i in range(6)] == ["cube", "torus", "torus"] * 2
+    with pytest.raises(ValueError, match=r"unknown categories \['pinetree'\].*gen3d data categories"):
+        ProceduralDataset(length=6, categories=["cube", "pinetree"])

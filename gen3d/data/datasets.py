@@ -106,7 +106,9 @@ class CachedSDFDataset(_EpochMixin, Dataset):
 class ProceduralDataset(_EpochMixin, Dataset):
     """Shapes generated on the fly: item ``i`` equals shape ``i`` of a cache built with the same
     arguments. With ``sdf=(n_near, n_uniform)`` (or ``kind="sdf"`` and ``queries=Q``, split evenly) items
-    also carry cloud/queries/occupancy. ``points`` is an alias of ``n_points``.
+    also carry cloud/queries/occupancy. ``points`` is an alias of ``n_points``. ``categories`` is the mix,
+    round-robin (default: all of them, evenly); a name listed twice comes twice as often, which is how a
+    training config (``data.categories``) weights the categories a model gets wrong most.
 
     ``views=K`` (point clouds only) makes ``length * K`` items: item ``i`` is view ``i % K`` of shape
     ``i // K`` (:func:`gen3d.data.cache.make_records`: view 0 is the cloud above, the others other
@@ -134,6 +136,10 @@ class ProceduralDataset(_EpochMixin, Dataset):
         if views < 1 or (views > 1 and sdf is not None):
             raise ValueError(f"views must be 1, or more for point-cloud items only; got {views}")
         n_points = int(points) if points is not None else n_points
+        unknown = sorted(set(categories or ()) - set(category_names()))
+        if unknown:
+            raise ValueError(f"unknown categories {unknown} in the data's category list: "
+                             "see `gen3d data categories` for the names")
         self.spec = CacheSpec(n=length, seed=seed, n_points=n_points, sdf=sdf, categories=tuple(categories or ()))
         self.views = int(views)
         self.labels = category_names()
