@@ -64,7 +64,7 @@ def sample_clouds(
         x0 = torch.stack([torch.from_numpy(c.to_model_space()).float() for c in init]).to(device)
         if x0.shape[-1] != n:
             raise ValueError(f"init clouds must have {n} points, not {x0.shape[-1]}")
-        t0 = int(ddim_timesteps(diffusion.num_timesteps, steps, strength)[0])
+        t0 = int(ddim_timesteps(diffusion.num_timesteps, steps, strength, s.get("spacing", 1.0))[0])
         unit = diffusion.q_sample(x0, torch.full((len(x0),), t0, dtype=torch.long, device=device), unit)
     f = x0_predictor(model, diffusion, {"embeddings": embeddings}, {"embeddings": torch.zeros_like(embeddings)},
                      guidance_scale=guidance, clip_denoised=s.get("clip_denoised", True),
@@ -77,7 +77,8 @@ def sample_clouds(
                                    generator=gens, progress=progress, cancel=cancel)
         elif sampler == "ddim":
             it = ddim_steps(f, diffusion, unit, steps=steps, eta=s.get("eta", 0.0), generator=gens,
-                            progress=progress, cancel=cancel, strength=strength)
+                            progress=progress, cancel=cancel, strength=strength,
+                            spacing=s.get("spacing", 1.0))
         else:
             raise ValueError(f"unknown sampler {sampler!r}: use 'heun' or 'ddim'")
         x = run(it).float().clamp(-1, 1)

@@ -2,6 +2,7 @@
 
 import threading
 
+import numpy as np
 import pytest
 import torch
 
@@ -143,3 +144,20 @@ def test_ddim_timesteps_with_a_strength_start_part_way():
     assert list(half) == [t for t in full if t <= 511.5]
     with pytest.raises(ValueError, match="strength"):
         ddim_timesteps(1024, 16, -0.1)
+
+
+def test_ddim_spacing_puts_more_steps_at_low_noise_and_keeps_the_step_count():
+    from gen3d.diffusion.samplers import ddim_timesteps
+
+    assert list(ddim_timesteps(1024, 16, spacing=1.0)) == list(ddim_timesteps(1024, 16))
+    for spacing in (2.0, 3.0, 4.0):
+        ts = ddim_timesteps(1024, 16, spacing=spacing)
+        assert len(ts) == 16 and ts[0] == 1023 and ts[-1] == 0 and (np.diff(ts) < 0).all()
+        assert (ts < 512).sum() > (ddim_timesteps(1024, 16) < 512).sum()
+    assert list(ddim_timesteps(10, 10, spacing=3.0)) == list(range(9, -1, -1))  # rounding collisions pushed apart
+    cubic = ddim_timesteps(1024, 16, spacing=3.0)
+    assert list(ddim_timesteps(1024, 16, 0.5, spacing=3.0)) == [t for t in cubic if t <= 511.5]
+    with pytest.raises(ValueError, match="spacing"):
+        ddim_timesteps(1024, 16, spacing=0.0)
+    with pytest.raises(ValueError, match="steps"):
+        ddim_timesteps(16, 17)

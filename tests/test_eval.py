@@ -99,6 +99,8 @@ def test_classifier_trains_and_evaluate_runs_end_to_end(tiny_cache, tiny_model, 
     assert ("weakest categories:" in r.output) == any(x["predicted"] != x["category"] for x in saved["per_sample"])
     own = json.loads((tiny_model / "base.json").read_text())["sampler"].get("guidance_scale", 3.0)
     assert res["steps"] == 4 and res["guidance"] == own  # the model's own guidance when none is given
+    own_sampler = json.loads((tiny_model / "base.json").read_text())["sampler"]
+    assert res["sampler"] == own_sampler.get("name", "heun") and res["spacing"] == own_sampler.get("spacing", 1.0)
 
 
 def test_prompt_file_errors(tmp_path):

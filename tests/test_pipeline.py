@@ -212,9 +212,11 @@ def test_sdedit_from_an_init_cloud_keeps_its_shape_at_low_strength():
     pipe = load_pipeline("gen3d-small", "cpu")
     init = sample_surface(generate_shape("table", seed=4), 256, rng=0)
     emb = pipe.text.encode(["a table"])
+    # evenly spaced steps: strength 0.05 then keeps only t = 0 (the shipped cubic spacing starts at t = 38)
+    cfg = dict(pipe.base_config, sampler=dict(pipe.base_config["sampler"], spacing=1.0))
 
     def moved(strength, prompt="a table"):
-        out = sample_clouds(pipe.base, pipe.base_config, pipe.text.encode([prompt]), seeds=[0], sampler="ddim",
+        out = sample_clouds(pipe.base, cfg, pipe.text.encode([prompt]), seeds=[0], sampler="ddim",
                             steps=16, init=[init], strength=strength)[0]
         return float(cKDTree(init.xyz).query(out.xyz)[0].mean())
 
@@ -224,3 +226,22 @@ def test_sdedit_from_an_init_cloud_keeps_its_shape_at_low_strength():
     assert last < 0.01 < low < 0.06 and high > 0.2
     with pytest.raises(ValueError, match="ddim"):
         sample_clouds(pipe.base, pipe.base_config, emb, seeds=[0], sampler="heun", init=[init], strength=0.5)
+
+
+def test_the_configs_ddim_spacing_sets_the_timesteps_the_model_sees():
+    from gen3d.diffusion.samplers import ddim_timesteps
+    from gen3d.sampling import sample_clouds
+
+    pipe = load_pipeline("gen3d-small", "cpu")
+    emb = pipe.text.encode(["a table"])
+    seen: list[int] = []
+    hook = pipe.base.register_forward_pre_hook(lambda module, args: seen.append(int(args[1][0])))
+    try:
+        for spacing in (1.0, 3.0):
+            cfg = dict(pipe.base_config, sampler=dict(pipe.base_config["sampler"], spacing=spacing))
+            seen.clear()
+            sample_clouds(pipe.base, cfg, emb, seeds=[0], sampler="ddim", steps=6)
+            assert seen == list(ddim_timesteps(1024, 6, spacing=spacing))  # one guided batch per step
+    finally:
+        hook.remove()
+    assert seen[1] < 1023 * 0.6  # cubic spacing: the second step is already below t/T = 0.6 (linear: 0.8)

@@ -170,10 +170,22 @@ def karras_heun_steps(
     yield {"x": x, "pred_xstart": denoised}
 
 
-def ddim_timesteps(num_timesteps: int, steps: int, strength: float = 1.0) -> np.ndarray:
-    """DDIM's timesteps, descending: ``steps`` evenly spaced over the diffusion, keeping those at or below
-    ``strength * (num_timesteps - 1)`` (``strength < 1`` starts part way, from a noised cloud: SDEdit)."""
-    ts = np.unique(np.linspace(0, num_timesteps - 1, steps).round().astype(np.int64))[::-1]
+def ddim_timesteps(num_timesteps: int, steps: int, strength: float = 1.0, spacing: float = 1.0) -> np.ndarray:
+    """DDIM's timesteps, descending: ``steps`` of them from ``num_timesteps - 1`` to 0, at
+    ``(num_timesteps - 1) * (i / (steps - 1)) ** spacing`` (1: evenly spaced; above 1: denser at low noise, as
+    DDIM's "quadratic" 2; timesteps that round to the same integer are pushed apart, so there are always
+    ``steps``), keeping those at or below ``strength * (num_timesteps - 1)`` (``strength < 1`` starts part way,
+    from a noised cloud: SDEdit)."""
+    if not spacing > 0:
+        raise ValueError(f"spacing {spacing} must be > 0 (1 = evenly spaced timesteps)")
+    if not 1 <= steps <= num_timesteps:
+        raise ValueError(f"steps {steps} must be between 1 and the diffusion's {num_timesteps} timesteps")
+    ts = ((num_timesteps - 1) * np.linspace(0, 1, steps) ** spacing).round().astype(np.int64)
+    for i in range(1, len(ts)):  # ascending; make them distinct (the top one stays num_timesteps - 1)
+        ts[i] = max(ts[i], ts[i - 1] + 1)
+    for i in range(len(ts) - 2, -1, -1):
+        ts[i] = min(ts[i], ts[i + 1] - 1)
+    ts = ts[::-1]
     ts = ts[ts <= strength * (num_timesteps - 1) + 1e-9]
     if not len(ts):
         raise ValueError(f"strength {strength} keeps no DDIM step of {steps}; raise it")
@@ -190,11 +202,13 @@ def ddim_steps(
     progress: Progress | None = None,
     cancel: Any = None,
     strength: float = 1.0,
+    spacing: float = 1.0,
 ) -> Iterator[dict[str, Any]]:
-    """DDIM over ``steps`` evenly spaced timesteps of the discrete diffusion; ``x_T`` is unit noise, or with
-    ``strength < 1`` a sample of x_t at the first of ``ddim_timesteps(T, steps, strength)``.
+    """DDIM over ``steps`` timesteps of the discrete diffusion (``ddim_timesteps``: evenly spaced, or denser
+    at low noise with ``spacing > 1``); ``x_T`` is unit noise, or with ``strength < 1`` a sample of x_t at the
+    first of ``ddim_timesteps(T, steps, strength, spacing)``.
     Yields ``{"i", "x", "t", "pred_xstart"}`` per step and finally ``{"x": sample}``."""
-    ts = ddim_timesteps(diffusion.num_timesteps, steps, strength)
+    ts = ddim_timesteps(diffusion.num_timesteps, steps, strength, spacing)
     ac = diffusion.alphas_cumprod
     x = x_T
     x0 = x

@@ -111,6 +111,7 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
         "points": n_points,
         "steps": int(steps or sampler.get("steps", 64)),
         "guidance": float(sampler.get("guidance_scale", 3.0) if guidance is None else guidance),
+        "sampler": str(sampler.get("name", "heun")), "spacing": float(sampler.get("spacing", 1.0)),
         "seconds_per_sample": round(sample_seconds, 3),
         "category_accuracy": float(np.mean(correct)),
         "category_accuracy_se": standard_error(correct),
