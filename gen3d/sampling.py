@@ -29,6 +29,7 @@ def sample_clouds(
     sampler: str | None = None,
     steps: int | None = None,
     guidance: float | None = None,
+    spacing: float | None = None,
     progress: Progress | None = None,
     cancel: Any = None,
     autocast_ctx: Any = None,
@@ -37,7 +38,8 @@ def sample_clouds(
 ) -> list[PointCloud]:
     """Sample one cloud per row of ``embeddings`` (row i uses ``seeds[i]``, so a row's result does not
     depend on what else is in the batch). Returns clouds in the gen3d convention (xyz in [-0.5, 0.5],
-    rgb 0..1, clamped).
+    rgb 0..1, clamped). ``sampler``, ``steps``, ``guidance`` and ``spacing`` (DDIM's timestep spacing) default
+    to the config's ``sampler`` section.
 
     ``init`` (DDIM only; one cloud of ``points`` points per row) with ``strength`` in (0, 1) is SDEdit:
     each cloud is noised to timestep ``strength * T`` and denoised from there, so the result keeps its
@@ -49,6 +51,7 @@ def sample_clouds(
     sampler = sampler or s.get("name", "heun")
     steps = steps or s.get("steps", 64)
     guidance = s.get("guidance_scale", 3.0) if guidance is None else guidance
+    spacing = s.get("spacing", 1.0) if spacing is None else spacing
     n = points or config.get("points", 1024)
     device = embeddings.device
     diffusion = diffusion_for(config)
@@ -64,7 +67,7 @@ def sample_clouds(
         x0 = torch.stack([torch.from_numpy(c.to_model_space()).float() for c in init]).to(device)
         if x0.shape[-1] != n:
             raise ValueError(f"init clouds must have {n} points, not {x0.shape[-1]}")
-        t0 = int(ddim_timesteps(diffusion.num_timesteps, steps, strength, s.get("spacing", 1.0))[0])
+        t0 = int(ddim_timesteps(diffusion.num_timesteps, steps, strength, spacing)[0])
         unit = diffusion.q_sample(x0, torch.full((len(x0),), t0, dtype=torch.long, device=device), unit)
     f = x0_predictor(model, diffusion, {"embeddings": embeddings}, {"embeddings": torch.zeros_like(embeddings)},
                      guidance_scale=guidance, clip_denoised=s.get("clip_denoised", True),
@@ -77,8 +80,7 @@ def sample_clouds(
                                    generator=gens, progress=progress, cancel=cancel)
         elif sampler == "ddim":
             it = ddim_steps(f, diffusion, unit, steps=steps, eta=s.get("eta", 0.0), generator=gens,
-                            progress=progress, cancel=cancel, strength=strength,
-                            spacing=s.get("spacing", 1.0))
+                            progress=progress, cancel=cancel, strength=strength, spacing=spacing)
         else:
             raise ValueError(f"unknown sampler {sampler!r}: use 'heun' or 'ddim'")
         x = run(it).float().clamp(-1, 1)

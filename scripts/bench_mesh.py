@@ -250,11 +250,10 @@ def generated_like_clouds(categories: list[str], strength: float, seeds: int, mo
             captions.append(shape.captions[0])
             names.append(f"{cat}{i}")
     emb = pipe.text.encode(captions)
-    # evenly spaced DDIM steps, as when the README's mesher figures were measured (the model's own sampler may
-    # space them otherwise, which moves where a given strength starts)
-    cfg = dict(pipe.base_config, sampler=dict(pipe.base_config.get("sampler", {}), spacing=1.0))
-    clouds = sample_clouds(pipe.base, cfg, emb, seeds=list(range(len(inits))), sampler="ddim",
-                           steps=16, init=inits, strength=strength)
+    # evenly spaced DDIM steps (spacing 1), as when the README's mesher figures were measured (the model's own
+    # sampler may space them otherwise, which moves where a given strength starts)
+    clouds = sample_clouds(pipe.base, pipe.base_config, emb, seeds=list(range(len(inits))), sampler="ddim",
+                           steps=16, spacing=1.0, init=inits, strength=strength)
     return {name: (t, c.xyz) for name, t, c in zip(names, truths, clouds, strict=True)}
 
 

@@ -37,10 +37,9 @@ def generate(pipe, cache, indices: list[int], n: int, strength: float, steps: in
     captions = [choose_caption(cache.records[i]["captions"], int(cache.meta["seed"]), 0, i) for i in indices]
     emb = pipe.text.encode(captions).to(pipe.device)
     seeds = [seed * 1_000_003 + i for i in indices]
-    # evenly spaced DDIM steps, as when the strengths above were measured (see bench_mesh.generated_like_clouds)
-    cfg = dict(pipe.base_config, sampler=dict(pipe.base_config.get("sampler", {}), spacing=1.0))
-    clouds = sample_clouds(pipe.base, cfg, emb, seeds=seeds, sampler="ddim", steps=steps, init=init,
-                           strength=strength)
+    # evenly spaced DDIM steps (spacing 1), as when the strengths above were measured
+    clouds = sample_clouds(pipe.base, pipe.base_config, emb, seeds=seeds, sampler="ddim", steps=steps, spacing=1.0,
+                           init=init, strength=strength)
     return [c.xyz for c in clouds]
 
 

@@ -212,12 +212,11 @@ def test_sdedit_from_an_init_cloud_keeps_its_shape_at_low_strength():
     pipe = load_pipeline("gen3d-small", "cpu")
     init = sample_surface(generate_shape("table", seed=4), 256, rng=0)
     emb = pipe.text.encode(["a table"])
-    # evenly spaced steps: strength 0.05 then keeps only t = 0 (the shipped cubic spacing starts at t = 38)
-    cfg = dict(pipe.base_config, sampler=dict(pipe.base_config["sampler"], spacing=1.0))
 
     def moved(strength, prompt="a table"):
-        out = sample_clouds(pipe.base, cfg, pipe.text.encode([prompt]), seeds=[0], sampler="ddim",
-                            steps=16, init=[init], strength=strength)[0]
+        # evenly spaced steps: strength 0.05 then keeps only t = 0 (the shipped cubic spacing starts at t = 38)
+        out = sample_clouds(pipe.base, pipe.base_config, pipe.text.encode([prompt]), seeds=[0], sampler="ddim",
+                            steps=16, spacing=1.0, init=[init], strength=strength)[0]
         return float(cKDTree(init.xyz).query(out.xyz)[0].mean())
 
     # box units; the base model's last step (t=0 only) keeps the table, a light edit stays close to it, and a
