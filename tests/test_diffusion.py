@@ -161,3 +161,17 @@ def test_ddim_spacing_puts_more_steps_at_low_noise_and_keeps_the_step_count():
         ddim_timesteps(1024, 16, spacing=0.0)
     with pytest.raises(ValueError, match="steps"):
         ddim_timesteps(16, 17)
+
+
+def test_biased_timesteps_favour_high_noise_and_stay_in_range():
+    d = GaussianDiffusion.named("cosine", 1024)
+    torch.manual_seed(0)
+    uniform = d.sample_timesteps(20000, bias=1.0)
+    biased = d.sample_timesteps(20000, bias=1.5)
+    for t in (uniform, biased):
+        assert t.dtype == torch.long and int(t.min()) >= 0 and int(t.max()) <= 1023
+    # density (t/T)**0.5: the top half gets 1 - 0.5**1.5 = 0.646 of the draws, uniform gets 0.5
+    assert abs(float((uniform >= 512).float().mean()) - 0.5) < 0.02
+    assert abs(float((biased >= 512).float().mean()) - 0.646) < 0.02
+    with pytest.raises(ValueError, match="bias"):
+        d.sample_timesteps(4, bias=0.0)

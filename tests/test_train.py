@@ -84,8 +84,10 @@ def test_resume_continues_from_the_checkpoint_and_exports(tmp_path, user_folder)
     from gen3d.train.base import train
 
     cfg = tiny_cfg()
+    cfg["train"]["t_bias"] = 1.5  # timesteps drawn towards high noise (train.t_bias); recorded with the run
     run = tmp_path / "run"
     train(cfg, run, max_steps=3, data_folder=str(user_folder), quiet=True)
+    assert json.loads((run / "config.json").read_text())["train"]["t_bias"] == 1.5
     state = json.loads((run / "state.json").read_text())
     assert state["step"] == 3
     res = train(cfg, run, max_steps=2, data_folder=str(user_folder), quiet=True)

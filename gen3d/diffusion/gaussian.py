@@ -141,6 +141,17 @@ class GaussianDiffusion:
         return {"mean": mean, "log_variance": log_variance, "pred_xstart": x0, "eps": eps}
 
     # training ----------------------------------------------------------------------------------------
+    def sample_timesteps(self, n: int, device: torch.device | str = "cpu", bias: float = 1.0) -> torch.Tensor:
+        """``n`` training timesteps. ``bias`` = 1 is uniform; ``bias`` > 1 draws ``t = T * u**(1/bias)``, whose
+        density grows as ``(t/T)**(bias-1)``: more of the training signal goes to the high-noise steps that
+        decide an object's overall shape, less to the low-noise steps that refine its surface."""
+        if bias <= 0:
+            raise ValueError(f"timestep bias must be > 0, got {bias}")
+        if bias == 1.0:
+            return torch.randint(0, self.num_timesteps, (n,), device=device)
+        u = torch.rand(n, device=device) ** (1.0 / bias)
+        return (u * self.num_timesteps).long().clamp_(0, self.num_timesteps - 1)
+
     def training_losses(
         self,
         model: Callable[..., torch.Tensor],

@@ -64,10 +64,12 @@ def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_
     data_cfg = dict(cfg["data"]) | ({"folder": data_folder} if data_folder else {})
     it: Iterator[dict] = batches(data_cfg, tc["batch"], seed=seed, kind="points", start_step=start)
 
+    t_bias = float(tc.get("t_bias", 1.0))
+
     def loss_fn(m, batch):
         x = batch["points"].to(dev).float()
         emb = vectors(list(batch["caption"])).to(dev)
-        t = torch.randint(0, diffusion.num_timesteps, (x.shape[0],), device=dev)
+        t = diffusion.sample_timesteps(x.shape[0], dev, bias=t_bias)
         return diffusion.training_losses(m, x, t, {"embeddings": emb})
 
     prompts = cfg.get("sample_prompts", [])
