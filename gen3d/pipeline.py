@@ -86,7 +86,8 @@ class Pipeline:
 
         def load(role: str):
             path = self.spec.path(role)
-            return load_model(path, self._config_for(role), device=self.device, expected_sha256=hashes.get(path.name))
+            return load_model(path, self._config_for(role), device=self.device, expected_sha256=hashes.get(path.name),
+                              expert_hashes=hashes or None)
 
         self.base, self.base_config = load("base")
         self.upsampler = None

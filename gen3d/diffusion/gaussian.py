@@ -56,6 +56,17 @@ def discretized_gaussian_log_likelihood(x, means, log_scales) -> torch.Tensor:
 PREDICTIONS = ("eps", "v")
 
 
+def check_t_range(t_range) -> tuple[float, float]:
+    """``(lo, hi)`` with 0 <= lo < hi <= 1, as floats; anything else is refused with the fix."""
+    try:
+        lo, hi = (float(v) for v in t_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"t_range must be two fractions [lo, hi] of the schedule, got {t_range!r}") from None
+    if not 0.0 <= lo < hi <= 1.0:
+        raise ValueError(f"t_range {t_range!r} must satisfy 0 <= lo < hi <= 1 (fractions of the schedule)")
+    return lo, hi
+
+
 class GaussianDiffusion:
     """Schedule constants (float64 numpy, gathered per-timestep into float32) and the maths on them."""
 
@@ -141,16 +152,23 @@ class GaussianDiffusion:
         return {"mean": mean, "log_variance": log_variance, "pred_xstart": x0, "eps": eps}
 
     # training ----------------------------------------------------------------------------------------
-    def sample_timesteps(self, n: int, device: torch.device | str = "cpu", bias: float = 1.0) -> torch.Tensor:
+    def sample_timesteps(self, n: int, device: torch.device | str = "cpu", bias: float = 1.0,
+                         t_range: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
         """``n`` training timesteps. ``bias`` = 1 is uniform; ``bias`` > 1 draws ``t = T * u**(1/bias)``, whose
         density grows as ``(t/T)**(bias-1)``: more of the training signal goes to the high-noise steps that
-        decide an object's overall shape, less to the low-noise steps that refine its surface."""
+        decide an object's overall shape, less to the low-noise steps that refine its surface.
+
+        ``t_range = (lo, hi)``, fractions of the schedule, keeps the draws in ``[lo*T, hi*T)``: the training
+        range of a timestep expert (e.g. ``(0.35, 1)`` for one that only ever sees the noisier steps)."""
+        lo, hi = check_t_range(t_range)
         if bias <= 0:
             raise ValueError(f"timestep bias must be > 0, got {bias}")
-        if bias == 1.0:
-            return torch.randint(0, self.num_timesteps, (n,), device=device)
+        T = self.num_timesteps
+        if bias == 1.0 and (lo, hi) == (0.0, 1.0):
+            return torch.randint(0, T, (n,), device=device)
         u = torch.rand(n, device=device) ** (1.0 / bias)
-        return (u * self.num_timesteps).long().clamp_(0, self.num_timesteps - 1)
+        a, b = int(round(lo * T)), max(int(round(hi * T)), int(round(lo * T)) + 1)
+        return (a + u * (b - a)).long().clamp_(a, b - 1)
 
     def training_losses(
         self,

@@ -90,13 +90,44 @@ def load_model(
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
     expected_sha256: str | None = None,
+    experts: bool = True,
+    expert_hashes: dict[str, str] | None = None,
 ) -> tuple[nn.Module, dict]:
     """Load weights (strict) into the network described by ``config`` (a dict, a named config, or None
-    for the JSON next to a .safetensors file). Returns (model in eval mode, config)."""
+    for the JSON next to a .safetensors file). Returns (model in eval mode, config).
+
+    A config that lists ``experts`` (:mod:`gen3d.models.experts`) gives a :class:`TimestepExperts` around the
+    base network, each expert's file read from beside ``path`` and, when ``expert_hashes`` is given (a model's
+    ``sha256.json``), checked against it; ``experts=False`` loads the base network alone (fine-tuning)."""
     if config is None:
         config = load_config(path)
     elif isinstance(config, str):
         config = named_config(config)
+    model = _load_network(path, config, expected_sha256)
+    if experts and config.get("experts"):
+        from gen3d.models.experts import TimestepExperts, step_range
+
+        T = int(config.get("diffusion", {}).get("timesteps", 1024))
+        routed = []
+        for e in config["experts"]:
+            if not isinstance(e, dict) or "file" not in e or "t_range" not in e:
+                raise CheckpointError(f"{path}'s config lists an expert without 'file' and 't_range': {e!r}")
+            epath = Path(path).parent / e["file"]
+            digest = None
+            if expert_hashes is not None:
+                if epath.name not in expert_hashes:
+                    raise CheckpointError(f"expert {epath.name} has no recorded sha256: add it to sha256.json")
+                digest = expert_hashes[epath.name]
+            try:
+                a, b = step_range(e["t_range"], T)
+            except ValueError as err:
+                raise CheckpointError(f"{path}'s expert {e['file']}: {err}") from err
+            routed.append((a, b, _load_network(epath, config, digest)))
+        model = TimestepExperts(model, routed)
+    return model.to(device=device, dtype=dtype).eval(), config
+
+
+def _load_network(path: str | os.PathLike, config: dict, expected_sha256: str | None) -> nn.Module:
     state = load_state_dict(path, expected_sha256)
     model = build_model(config)
     try:
@@ -104,4 +135,4 @@ def load_model(
     except RuntimeError as e:
         first = str(e).splitlines()[0:2]
         raise CheckpointError(f"{path} does not match its config ({' '.join(first)})") from e
-    return model.to(device=device, dtype=dtype).eval(), config
+    return model

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from gen3d.diffusion.gaussian import check_t_range
 from gen3d.sampling import diffusion_for, sample_clouds
 from gen3d.text import get_text_encoder
 from gen3d.train.loop import fit, start_run
@@ -65,11 +66,14 @@ def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_
     it: Iterator[dict] = batches(data_cfg, tc["batch"], seed=seed, kind="points", start_step=start)
 
     t_bias = float(tc.get("t_bias", 1.0))
+    t_range = check_t_range(tc.get("t_range", (0.0, 1.0)))
+    if t_bias <= 0:
+        raise ValueError(f"train.t_bias must be > 0 (1 = uniform timesteps), got {t_bias}")
 
     def loss_fn(m, batch):
         x = batch["points"].to(dev).float()
         emb = vectors(list(batch["caption"])).to(dev)
-        t = diffusion.sample_timesteps(x.shape[0], dev, bias=t_bias)
+        t = diffusion.sample_timesteps(x.shape[0], dev, bias=t_bias, t_range=t_range)
         return diffusion.training_losses(m, x, t, {"embeddings": emb})
 
     prompts = cfg.get("sample_prompts", [])

@@ -293,7 +293,8 @@ def start_run(cfg: dict, run_dir: str | Path, device: str = "auto",
     seed_everything(seed + 1000003 * start)  # fresh noise after a resume
     model = build_model(model_cfg).to(dev)
     if init_from and start == 0:
-        released, _ = load_model(init_from, None if str(init_from).endswith(".safetensors") else model_cfg)
+        released, _ = load_model(init_from, None if str(init_from).endswith(".safetensors") else model_cfg,
+                                 experts=False)  # a model with timestep experts fine-tunes from its base network
         model.load_state_dict(released.state_dict())
     return model, dev, seed, start
 
