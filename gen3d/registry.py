@@ -89,8 +89,9 @@ MODELS: dict[str, ModelSpec] = {
         name="gen3d-small",
         description="bundled CPU model: MiniLM text vectors -> 256-point coloured clouds of 42 procedural categories",
         # an upsampler is used once one is trained and exported here ('gen3d train upsample'); none is shipped yet
-        files=[ModelFile("base", "base.safetensors"), ModelFile("upsample", "upsample.safetensors", optional=True),
-               ModelFile("sdf", "sdf.safetensors")],
+        # base.json lists base_high_noise.safetensors as the expert for the noisier timesteps (gen3d.models.experts)
+        files=[ModelFile("base", "base.safetensors"), ModelFile("base_expert", "base_high_noise.safetensors"),
+               ModelFile("upsample", "upsample.safetensors", optional=True), ModelFile("sdf", "sdf.safetensors")],
         text_encoder="minilm",
         bundled=True,
         # the default mesher is the learned decoder (sdf.json: bridged with balls on these sparse clouds, and

@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     try:
         after = [int(x) for x in a.after.split(",")]
-        model, config = load_model(a.src)
+        model, config = load_model(a.src, experts=False)  # the base network; experts do not fit the grown depth
+        config = {k: v for k, v in config.items() if k != "experts"}
         grown, cfg = grow(model, config, after)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)

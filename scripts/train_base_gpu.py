@@ -93,7 +93,10 @@ def main(argv: list[str] | None = None) -> dict:
           f"{torch.__version__}, {os.cpu_count()} CPUs", flush=True)
 
     enc = MiniLMEncoder(device=dev, folder=args.minilm_dir)
-    model, model_cfg = load_model(args.init, None)
+    # the base network alone: a model's timestep experts (gen3d.models.experts) are not trained here, and the
+    # new weights would no longer be the network the experts were fine-tuned from, so its base.json lists none
+    model, model_cfg = load_model(args.init, None, experts=False)
+    model_cfg = {k: v for k, v in model_cfg.items() if k != "experts"}
     model = model.float().to(dev).train()
     diffusion = diffusion_for(model_cfg)
     workers = args.workers if args.workers >= 0 else max(1, min(15, (os.cpu_count() or 2) - 1))
