@@ -89,11 +89,16 @@ def test_classifier_trains_and_evaluate_runs_end_to_end(tiny_cache, tiny_model, 
 
     out = tmp_path / "eval.json"
     r = CliRunner().invoke(app, ["eval", "--prompts", str(prompts), "--model", str(tiny_model), "--seeds", "1",
-                                 "--steps", "2", "--guidance", "5", "--points", "64",
+                                 "--steps", "2", "--guidance", "5", "--points", "64", "--first-seed", "3",
                                  "--classifier", str(tmp_path / "clf.safetensors"),
                                  "--json", str(out), "--device", "cpu"])
     assert r.exit_code == 0, r.output
     saved = json.loads(out.read_text())
+    # --first-seed: a second set of samples (seed index 3 of each prompt: 1000 * prompt + 3)
+    assert saved["first_seed"] == 3 and [x["seed"] for x in saved["per_sample"]] == [3, 1003]
+    bad = CliRunner().invoke(app, ["eval", "--prompts", str(prompts), "--model", str(tiny_model), "--seeds", "2",
+                                   "--first-seed", "999", "--json", str(tmp_path / "bad.json")])
+    assert bad.exit_code != 0 and "--first-seed" in bad.output and not (tmp_path / "bad.json").exists()
     assert saved["classifier"] == str(tmp_path / "clf.safetensors") and saved["samples"] == 2
     assert saved["steps"] == 2 and saved["guidance"] == 5.0 and len(saved["per_sample"]) == 2
     assert ("weakest categories:" in r.output) == any(x["predicted"] != x["category"] for x in saved["per_sample"])

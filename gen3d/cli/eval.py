@@ -20,6 +20,8 @@ def evaluate(
                                  "color (optional)."),
     model: str = typer.Option("gen3d-small", "--model", help="Model name or folder."),
     seeds: int = typer.Option(2, "--seeds", help="Samples per prompt."),
+    first_seed: int = typer.Option(0, "--first-seed", help="Seed index of the first sample per prompt (8 with "
+                                   "--seeds 4: a second set of samples beside --seeds 8)."),
     points: int = typer.Option(None, "--points", help="Points per sample (default: the model's)."),
     steps: int = typer.Option(None, "--steps", help="Diffusion steps (default: the model's)."),
     guidance: float = typer.Option(None, "--guidance", help="Classifier-free guidance scale (default: the model's)."),
@@ -41,7 +43,7 @@ def evaluate(
 
     extra = {} if classifier is None else {"classifier": classifier}
     res = run_guarded(run_eval, prompts, model=model, seeds=seeds, points=points, steps=steps, guidance=guidance,
-                      limit=limit, device=device, sheet=sheet, log=lambda m: typer.echo(m, err=True), **extra)
+                      limit=limit, device=device, sheet=sheet, first_seed=first_seed, log=lambda m: typer.echo(m, err=True), **extra)
     from rich.console import Console
     from rich.table import Table
 

@@ -55,18 +55,20 @@ def real_clouds(category: str, n: int, points: int, offset: int = 0) -> list[np.
 def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int = 2, points: int | None = None,
              steps: int | None = None, guidance: float | None = None, batch: int = 16, limit: int | None = None,
              classifier: str | Path = DEFAULT_CLASSIFIER, real_per_category: int = 8, device: str = "auto",
-             sheet: str | Path | None = None, log=print) -> dict:
+             sheet: str | Path | None = None, first_seed: int = 0, log=print) -> dict:
     from gen3d.data.appearance import COLORS
     from gen3d.eval.classifier import Classifier
     from gen3d.eval.metrics import color_matches, coverage_mmd, diversity, frechet_distance, inception_score
     from gen3d.pipeline import load_pipeline
 
+    if not 0 <= first_seed or first_seed + seeds > 1000:
+        raise ValueError(f"seeds {first_seed}..{first_seed + seeds - 1} must lie in 0..999: lower --first-seed")
     rows = read_prompts(prompts_file)[:limit]
     clf = Classifier.load(classifier)
     pipe = load_pipeline(model, device)
     n_points = points or int(pipe.base_config.get("points", 1024))
     sampler = pipe.base_config.get("sampler", {})
-    jobs = [(i, r, s) for i, r in enumerate(rows) for s in range(seeds)]
+    jobs = [(i, r, s) for i, r in enumerate(rows) for s in range(first_seed, first_seed + seeds)]
     job_seeds = [1000 * i + s for i, _, s in jobs]
     t0 = time.time()
     clouds = []
@@ -107,7 +109,7 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
     real_div = float(np.mean([diversity([x[:, :3] for x in real_a[c][:seeds]]) for c in cats])) if seeds > 1 \
         else float("nan")
     result = {
-        "model": model, "classifier": str(classifier), "prompts": len(rows), "seeds": seeds, "samples": len(jobs),
+        "model": model, "classifier": str(classifier), "prompts": len(rows), "seeds": seeds, "first_seed": first_seed, "samples": len(jobs),
         "points": n_points,
         "steps": int(steps or sampler.get("steps", 64)),
         "guidance": float(sampler.get("guidance_scale", 3.0) if guidance is None else guidance),
