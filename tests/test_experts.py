@@ -6,8 +6,9 @@ import shutil
 import pytest
 import torch
 
+from gen3d.diffusion.gaussian import step_range
 from gen3d.models.checkpoints import CheckpointError, load_model
-from gen3d.models.experts import TimestepExperts, step_range
+from gen3d.models.experts import TimestepExperts
 from gen3d.registry import sha256_file
 from tests.conftest import write_tiny_model
 

@@ -43,7 +43,8 @@ def evaluate(
 
     extra = {} if classifier is None else {"classifier": classifier}
     res = run_guarded(run_eval, prompts, model=model, seeds=seeds, points=points, steps=steps, guidance=guidance,
-                      limit=limit, device=device, sheet=sheet, first_seed=first_seed, log=lambda m: typer.echo(m, err=True), **extra)
+                      limit=limit, device=device, sheet=sheet, first_seed=first_seed,
+                      log=lambda m: typer.echo(m, err=True), **extra)
     from rich.console import Console
     from rich.table import Table
 

@@ -67,6 +67,13 @@ def check_t_range(t_range) -> tuple[float, float]:
     return lo, hi
 
 
+def step_range(t_range, num_timesteps: int) -> tuple[int, int]:
+    """``(lo, hi)`` fractions -> the integer timesteps ``[a, b)`` they cover (hi = 1 covers the last step)."""
+    lo, hi = check_t_range(t_range)
+    a = int(round(lo * num_timesteps))
+    return a, max(int(round(hi * num_timesteps)), a + 1)
+
+
 class GaussianDiffusion:
     """Schedule constants (float64 numpy, gathered per-timestep into float32) and the maths on them."""
 
@@ -160,14 +167,12 @@ class GaussianDiffusion:
 
         ``t_range = (lo, hi)``, fractions of the schedule, keeps the draws in ``[lo*T, hi*T)``: the training
         range of a timestep expert (e.g. ``(0.35, 1)`` for one that only ever sees the noisier steps)."""
-        lo, hi = check_t_range(t_range)
+        a, b = step_range(t_range, self.num_timesteps)
         if bias <= 0:
             raise ValueError(f"timestep bias must be > 0, got {bias}")
-        T = self.num_timesteps
-        if bias == 1.0 and (lo, hi) == (0.0, 1.0):
-            return torch.randint(0, T, (n,), device=device)
+        if bias == 1.0 and (a, b) == (0, self.num_timesteps):
+            return torch.randint(0, self.num_timesteps, (n,), device=device)
         u = torch.rand(n, device=device) ** (1.0 / bias)
-        a, b = int(round(lo * T)), max(int(round(hi * T)), int(round(lo * T)) + 1)
         return (a + u * (b - a)).long().clamp_(a, b - 1)
 
     def training_losses(

@@ -109,8 +109,8 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
     real_div = float(np.mean([diversity([x[:, :3] for x in real_a[c][:seeds]]) for c in cats])) if seeds > 1 \
         else float("nan")
     result = {
-        "model": model, "classifier": str(classifier), "prompts": len(rows), "seeds": seeds, "first_seed": first_seed, "samples": len(jobs),
-        "points": n_points,
+        "model": model, "classifier": str(classifier), "prompts": len(rows), "seeds": seeds, "samples": len(jobs),
+        "first_seed": first_seed, "points": n_points,
         "steps": int(steps or sampler.get("steps", 64)),
         "guidance": float(sampler.get("guidance_scale", 3.0) if guidance is None else guidance),
         "sampler": str(sampler.get("name", "heun")), "spacing": float(sampler.get("spacing", 1.0)),

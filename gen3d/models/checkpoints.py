@@ -105,7 +105,8 @@ def load_model(
         config = named_config(config)
     model = _load_network(path, config, expected_sha256)
     if experts and config.get("experts"):
-        from gen3d.models.experts import TimestepExperts, step_range
+        from gen3d.diffusion.gaussian import step_range
+        from gen3d.models.experts import TimestepExperts
 
         T = int(config.get("diffusion", {}).get("timesteps", 1024))
         routed = []

@@ -14,14 +14,6 @@ import torch
 from torch import nn
 
 
-def step_range(t_range, num_timesteps: int) -> tuple[int, int]:
-    """``(lo, hi)`` fractions -> the integer timesteps ``[a, b)`` they cover (hi = 1 covers the last step)."""
-    from gen3d.diffusion.gaussian import check_t_range
-
-    lo, hi = check_t_range(t_range)
-    return int(round(lo * num_timesteps)), int(round(hi * num_timesteps))
-
-
 class TimestepExperts(nn.Module):
     """Routes each row of a call ``model(x, t, **kwargs)`` by its timestep: to the first expert whose
     ``[start, stop)`` holds ``t``, else to ``base``. Tensor kwargs with one row per sample are split alike."""
