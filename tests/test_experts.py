@@ -83,6 +83,30 @@ def test_a_config_with_experts_loads_them_checked_and_routes_to_them(tmp_path, t
         load_model(folder / "base.safetensors")
 
 
+def test_a_low_and_a_high_noise_expert_leave_the_middle_steps_to_the_base_network(tmp_path, tiny_model):
+    folder, other, hashes = _expert_folder(tmp_path, tiny_model)
+    low = write_tiny_model(tmp_path / "low", seed=2)
+    shutil.copy(low / "base.safetensors", folder / "base_low_noise.safetensors")
+    cfg = json.loads((folder / "base.json").read_text())
+    cfg["experts"].append({"file": "base_low_noise.safetensors", "t_range": [0.0, 0.2]})
+    (folder / "base.json").write_text(json.dumps(cfg))
+    hashes["base_low_noise.safetensors"] = sha256_file(folder / "base_low_noise.safetensors")
+    model, _ = load_model(folder / "base.safetensors", expert_hashes=hashes)
+    assert model.ranges == [(384, 1024), (0, 205)]
+    nets = {name: load_model(d / "base.safetensors")[0] for name, d in (("base", tiny_model), ("high", other),
+                                                                         ("low", low))}
+    x, emb = torch.randn(3, 6, 256), torch.randn(3, 384)
+    with torch.no_grad():
+        for t, want in ((1023, "high"), (384, "high"), (383, "base"), (205, "base"), (204, "low"), (0, "low")):
+            tt = torch.full((3,), t)
+            assert torch.equal(model(x, tt, embeddings=emb), nets[want](x, tt, embeddings=emb)), (t, want)
+        mixed = torch.tensor([900, 300, 10])  # one call, rows for all three networks
+        got = model(x, mixed, embeddings=emb)
+        for i, want in enumerate(("high", "base", "low")):
+            ref = nets[want](x[i:i + 1], mixed[i:i + 1], embeddings=emb[i:i + 1])
+            assert torch.allclose(got[i:i + 1], ref, atol=1e-5), want
+
+
 def test_the_pipeline_samples_through_the_experts(tmp_path, tiny_model):
     from gen3d.pipeline import Pipeline
 
