@@ -123,6 +123,12 @@ def contact_sheet(
     return sheet
 
 
+def cloud_sheet(clouds: Sequence[PointCloud], labels: Sequence[str] | None = None, size: int = 192,
+                cols: int = 8) -> Image.Image:
+    """A labelled contact sheet of point clouds, one ``size`` x ``size`` render each (training and release sheets)."""
+    return contact_sheet([render_points(c, size=(size, size)) for c in clouds], cols=cols, labels=labels)
+
+
 def as_trimesh(mesh: Any) -> trimesh.Trimesh:
     """A trimesh from a trimesh or any mesh-like object with ``vertices``/``faces`` and optionally
     ``uvs`` + ``texture`` (uint8 image) or ``vertex_colors`` (0..1 or uint8), e.g. gen3d's TexturedMesh."""

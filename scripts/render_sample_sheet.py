@@ -13,6 +13,7 @@ folder's timestep experts, sha256 checks and sampler settings (spacing, guidance
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from pathlib import Path
@@ -46,9 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from gen3d.export.atomic import atomic_write_bytes
     from gen3d.pipeline import ModelError, Pipeline
-    from gen3d.render import contact_sheet, render_points
+    from gen3d.render import cloud_sheet
 
-    torch.manual_seed(0)
     try:
         pipe = Pipeline(args.model, device="cpu")
     except (ModelError, ValueError) as e:
@@ -58,11 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [args.first_seed + i for i in range(len(prompts))]
     with torch.inference_mode():
         clouds = pipe.sample_points(prompts, seeds, steps=args.steps)
-    tiles = [render_points(c, size=(args.size, args.size)) for c in clouds]
-    sheet = contact_sheet(tiles, cols=args.cols, labels=prompts)
-
-    import io
-
+    sheet = cloud_sheet(clouds, labels=prompts, size=args.size, cols=args.cols)
     buf = io.BytesIO()
     sheet.save(buf, format="PNG")
     atomic_write_bytes(out, buf.getvalue(), force=True)

@@ -36,15 +36,14 @@ class CaptionVectors:
 def sample_sheet(model, model_cfg: dict, vectors: CaptionVectors, prompts: list[str], out: Path, points: int,
                  steps: int = 32) -> Path:
     """Render a model's samples for a fixed prompt list into one contact sheet PNG."""
-    from gen3d.render import contact_sheet, render_points
+    from gen3d.render import cloud_sheet
 
     model.eval()
     device = next(model.parameters()).device
     emb = vectors(prompts).to(device)
     clouds = sample_clouds(model, model_cfg, emb, points=points, seeds=list(range(len(prompts))), sampler="ddim",
                            steps=steps)
-    sheet = contact_sheet([render_points(c, size=(192, 192)) for c in clouds], cols=min(8, len(prompts)),
-                          labels=prompts)
+    sheet = cloud_sheet(clouds, labels=prompts)
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)
     return out
