@@ -8,8 +8,11 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+GOLDEN_DIR = REPO / "tests" / "data" / "pointe-golden"  # vendored; GEN3D_GOLDEN_DIR points elsewhere
+
+
 def golden_dir() -> Path:
-    return Path(os.environ.get("GEN3D_GOLDEN_DIR", REPO.parent / "shared" / "pointe-reference" / "golden"))
+    return Path(os.environ.get("GEN3D_GOLDEN_DIR", GOLDEN_DIR))
 
 
 @pytest.fixture(scope="session")
