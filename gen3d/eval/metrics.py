@@ -63,13 +63,18 @@ def nearest_color_name(rgb: np.ndarray, palette: dict[str, tuple[float, float, f
     return names[int(d.argmin())], float(d.min())
 
 
-def color_matches(rgb: np.ndarray, target: str, palette: dict[str, tuple[float, float, float]],
-                  max_delta_e: float = 25.0) -> bool:
-    """True when the cloud's dominant colour is within ``max_delta_e`` (CIE76) of the named colour, or the
-    named colour is the nearest palette entry to it."""
+def color_matches(rgb: np.ndarray, target: str | tuple[float, float, float],
+                  palette: dict[str, tuple[float, float, float]], max_delta_e: float = 25.0) -> bool:
+    """True when the cloud's dominant colour is within ``max_delta_e`` (CIE76) of the target colour, or the
+    palette entry nearest to it is the one nearest to the target. ``target`` is a colour name in any spelling
+    :func:`gen3d.text.colors.resolve_color` accepts ("gray", "crimson", "#aa2222") or an sRGB triple in 0..1;
+    an unknown name raises its one-line ValueError."""
+    from gen3d.text.colors import resolve_color
+
+    target_rgb = np.asarray(resolve_color(target).rgb if isinstance(target, str) else target, dtype=np.float64)
     dom = dominant_color(rgb)
-    de = float(np.linalg.norm(srgb_to_lab(dom) - srgb_to_lab(np.array(palette[target]))))
-    return de <= max_delta_e or nearest_color_name(dom, palette)[0] == target
+    de = float(np.linalg.norm(srgb_to_lab(dom) - srgb_to_lab(target_rgb)))
+    return de <= max_delta_e or nearest_color_name(dom, palette)[0] == nearest_color_name(target_rgb, palette)[0]
 
 
 # ---------------------------------------------------------------------------------------------- geometry

@@ -1,7 +1,8 @@
 """``gen3d eval``: sample a prompt file with a model and score the samples (see metrics.py).
 
-Each prompt line: ``{"prompt": ..., "category": ..., "color": optional}``. Real reference shapes come from
-the procedural generator at seeds the training data never used (``REAL_SEED_BASE`` + i).
+Each prompt line: ``{"prompt": ..., "category": ..., "color": optional}``; the colour may be any name
+gen3d.text.colors knows (palette or CSS/X11 names in either spelling, shades, hex codes). Real reference
+shapes come from the procedural generator at seeds the training data never used (``REAL_SEED_BASE`` + i).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ DEFAULT_CLASSIFIER = Path(__file__).resolve().parent.parent.parent / "assets" / 
 
 
 def read_prompts(path: str | Path) -> list[dict]:
+    """Rows of a prompt file; a row's optional colour is checked and spelled canonically ("gray" -> "grey")."""
     from gen3d.data.procedural import category_names
+    from gen3d.text.colors import UnknownColorError, resolve_color
 
     names = set(category_names())
     rows = []
@@ -33,6 +36,11 @@ def read_prompts(path: str | Path) -> list[dict]:
             raise ValueError(f"{path}:{i} needs 'prompt' and 'category' keys")
         if row["category"] not in names:
             raise ValueError(f"{path}:{i}: unknown category {row['category']!r}; see 'gen3d data categories'")
+        if row.get("color") is not None:
+            try:
+                row["color"] = resolve_color(str(row["color"])).name
+            except UnknownColorError as e:
+                raise ValueError(f"{path}:{i}: {e}") from None
         rows.append(row)
     if not rows:
         raise ValueError(f"{path} holds no prompts")
