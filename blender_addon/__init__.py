@@ -22,14 +22,14 @@ bl_info = {
 def _modules():
     import importlib
 
-    names = ("client", "jobs", "history", "preferences", "importer", "operators", "panels")
+    names = ("client", "jobs", "history", "preferences", "importer", "state", "connection", "operators", "panels")
     return [importlib.import_module(f".{n}", __package__) for n in names]
 
 
 def register():
     import bpy
 
-    _, _, _, preferences, _, operators, panels = _modules()
+    _, _, _, preferences, _, _, connection, operators, panels = _modules()
     for cls in preferences.CLASSES + operators.CLASSES + panels.CLASSES:
         bpy.utils.register_class(cls)
     bpy.types.Scene.gen3d = bpy.props.PointerProperty(type=preferences.GEN3D_Settings)
@@ -37,14 +37,14 @@ def register():
     bpy.types.WindowManager.gen3d_history_index = bpy.props.IntProperty(default=0)
     bpy.app.timers.register(_load_history, first_interval=0.1)
     if not bpy.app.background:
-        bpy.app.timers.register(operators._poll_timer, first_interval=1.0, persistent=True)
+        bpy.app.timers.register(connection._poll_timer, first_interval=1.0, persistent=True)
 
 
 def _load_history():
-    from . import operators
+    from . import state
 
     try:
-        operators.refresh_history()
+        state.refresh_history()
     except (AttributeError, OSError):
         pass
     return None
@@ -53,14 +53,14 @@ def _load_history():
 def unregister():
     import bpy
 
-    _, _, _, preferences, _, operators, panels = _modules()
-    for fn in (operators._poll_timer, _load_history):
+    _, _, _, preferences, _, state, connection, operators, panels = _modules()
+    for fn in (connection._poll_timer, _load_history):
         if bpy.app.timers.is_registered(fn):
             bpy.app.timers.unregister(fn)
-    if operators.STATE.runner is not None:
-        operators.STATE.runner.cancel()
-    operators.stop_local_server()
-    st = operators.STATE
+    if state.STATE.runner is not None:
+        state.STATE.runner.cancel()
+    connection.stop_local_server()
+    st = state.STATE
     st.runner, st.online, st.health, st.message, st.last_error = None, None, {}, "", ""
     del bpy.types.WindowManager.gen3d_history_index
     del bpy.types.WindowManager.gen3d_history

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import bpy
 
-from .operators import STATE, can_start, local_mode
+from .connection import local_mode
+from .operators.generate import can_start
+from .state import STATE
 
 _PREVIEWS = None  # bpy.utils.previews collection of history thumbnails
 

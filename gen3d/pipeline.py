@@ -47,7 +47,7 @@ class Asset:
         """Write the asset; the format comes from the suffix unless given (glb, obj, ply, usdz).
         With no mesh (points only) a .ply of the point cloud is written."""
         if self.mesh is None:
-            from gen3d.pointcloud_io import save_cloud_ply
+            from gen3d.export.cloud import save_cloud_ply
 
             if (format or Path(path).suffix.lstrip(".").lower()) != "ply":
                 raise ValueError("a points-only asset can only be saved as .ply: use a .ply path")
@@ -127,8 +127,8 @@ class Pipeline:
         if name == "sdf":
             if self.sdf is None:
                 raise ModelError(f"model {self.spec.name} has no SDF decoder: use --mesher shell, poisson or alpha")
+            from gen3d.mesh.decoder import sdf_function
             from gen3d.mesh.pipeline import SdfMesher
-            from gen3d.mesh_decoder import sdf_function
 
             return SdfMesher("sdf", lambda cloud: sdf_function(self.sdf, self.sdf_config, cloud))
         return name
@@ -139,7 +139,7 @@ class Pipeline:
                       progress: StageProgress | None = None, cancel: Any = None,
                       upsample_steps: int | None = None) -> list[PointCloud]:
         """``steps`` sets the base model's steps, ``upsample_steps`` the upsampler's (default: each config's)."""
-        from gen3d.sampling import sample_clouds
+        from gen3d.diffusion.clouds import sample_clouds
 
         def report(stage):
             return None if progress is None else (lambda i, n: progress(stage, i / n))
@@ -156,7 +156,7 @@ class Pipeline:
         return clouds
 
     def _upsample(self, clouds, seeds, progress, cancel, steps: int | None = None) -> list[PointCloud]:
-        from gen3d.sampling import upsample_clouds
+        from gen3d.diffusion.clouds import upsample_clouds
 
         return upsample_clouds(self.upsampler, self.upsample_config, clouds, seeds=seeds, steps=steps,
                                progress=progress, cancel=cancel)

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
+from gen3d.diffusion.clouds import diffusion_for
 from gen3d.models.checkpoints import load_model
-from gen3d.sampling import diffusion_for
 from gen3d.text import get_text_encoder
 from gen3d.train.base import train
 from gen3d.train.data import batches

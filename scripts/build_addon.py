@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "blender_addon"
 REQUIRED = ("blender_manifest.toml", "__init__.py", "client.py", "jobs.py", "history.py", "preferences.py",
-            "operators.py", "panels.py", "importer.py")
+            "state.py", "connection.py", "operators/__init__.py", "operators/generate.py", "operators/server.py",
+            "operators/history.py", "panels.py", "importer.py")
 
 
 def manifest_version(text: str) -> str:

@@ -5,7 +5,7 @@
 
 Each cached shape's ``points`` (the base model's point count) FPS-prefix cloud is noised to
 ``strength * T`` and denoised by the base model from its own caption (SDEdit, DDIM,
-``gen3d.sampling.sample_clouds(init=...)``). The result has the model's clustering, spread and stray
+``gen3d.diffusion.clouds.sample_clouds(init=...)``). The result has the model's clustering, spread and stray
 points, while its shape stays that of the cached shape, whose occupancy samples remain the SDF target.
 
 ``--compare`` prints, for 64 shapes, the Chamfer distance (mean of both directions) of SDEdit clouds at
@@ -30,8 +30,8 @@ import torch
 def generate(pipe, cache, indices: list[int], n: int, strength: float, steps: int, seed: int) -> list[np.ndarray]:
     """The SDEdit clouds (xyz [n, 3]) of cached shapes ``indices``, each from its ``n``-point FPS prefix."""
     from gen3d.data.cache import choose_caption
+    from gen3d.diffusion.clouds import sample_clouds
     from gen3d.pointcloud import PointCloud
-    from gen3d.sampling import sample_clouds
 
     init = [PointCloud(*cache.points(i, n)) for i in indices]
     captions = [choose_caption(cache.records[i]["captions"], int(cache.meta["seed"]), 0, i) for i in indices]

@@ -76,8 +76,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     from gen3d.data.datasets import ProceduralDataset, ViewBatchSampler
     from gen3d.device import resolve_device
+    from gen3d.diffusion.clouds import diffusion_for
     from gen3d.models.checkpoints import load_model, save_checkpoint
-    from gen3d.sampling import diffusion_for
     from gen3d.text.minilm import MiniLMEncoder, export_fp16
     from gen3d.train.loop import fit, load_train_config
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gen3d.batch import MANIFEST, BatchError, Job, derived_seed, plan, read_manifest, read_prompts
+from gen3d.batch.jobs import BatchError, Job, derived_seed, plan, read_prompts
+from gen3d.batch.manifest import MANIFEST, read_manifest
 from gen3d.cli import app
 
 pytest.importorskip("open3d", reason="the test mesher (poisson) needs open3d")

@@ -17,10 +17,11 @@ except ImportError:  # pragma: no cover
 
 from gen3d.export import ExportFormatError, export, output_paths
 from gen3d.export.atomic import OutputExistsError, OutputFolderError, atomic_write_bytes
+from gen3d.export.cloud import save_cloud_ply
 from gen3d.export.glb import glb_bytes, write_glb
 from gen3d.mesh.pipeline import mesh_and_texture
 from gen3d.pointcloud import PointCloud
-from gen3d.pointcloud_io import load_cloud, save_cloud_ply
+from gen3d.pointcloud.io import load_cloud
 
 RED, BLUE = np.array([0.85, 0.1, 0.1]), np.array([0.1, 0.2, 0.85])
 

@@ -18,8 +18,9 @@ from gen3d.mesh.cleanup import (
 )
 from gen3d.mesh.decimate import decimate, lod_budgets
 from gen3d.mesh.pipeline import available_meshers, mesh_and_texture, register_sdf_mesher
-from gen3d.pointcloud import PointCloud
-from gen3d.pointcloud_io import CloudError, check_cloud, load_cloud, normalize_cloud, remove_outliers
+from gen3d.pointcloud import CloudError, PointCloud
+from gen3d.pointcloud.io import load_cloud
+from gen3d.pointcloud.ops import check_cloud, normalize_cloud, remove_outliers
 
 needs_open3d = pytest.mark.skipif(
     __import__("importlib").util.find_spec("open3d") is None, reason="poisson/alpha/ball need open3d"

@@ -186,7 +186,7 @@ def test_bundled_decoder_ships_and_the_model_chooses_its_default_mesher(tmp_path
 
 
 def test_the_decoder_is_conditioned_on_the_cloud_without_its_outliers(monkeypatch):
-    import gen3d.mesh_decoder as md
+    import gen3d.mesh.decoder as md
     from gen3d.pointcloud import PointCloud
 
     pipe = load_pipeline("gen3d-small", "cpu")
@@ -207,7 +207,7 @@ def test_sdedit_from_an_init_cloud_keeps_its_shape_at_low_strength():
 
     from gen3d.data.procedural import generate_shape
     from gen3d.data.sampling import sample_surface
-    from gen3d.sampling import sample_clouds
+    from gen3d.diffusion.clouds import sample_clouds
 
     pipe = load_pipeline("gen3d-small", "cpu")
     init = sample_surface(generate_shape("table", seed=4), 256, rng=0)
@@ -228,8 +228,8 @@ def test_sdedit_from_an_init_cloud_keeps_its_shape_at_low_strength():
 
 
 def test_the_configs_ddim_spacing_sets_the_timesteps_the_model_sees():
+    from gen3d.diffusion.clouds import sample_clouds
     from gen3d.diffusion.samplers import ddim_timesteps
-    from gen3d.sampling import sample_clouds
 
     pipe = load_pipeline("gen3d-small", "cpu")
     emb = pipe.text.encode(["a table"])

@@ -56,8 +56,8 @@ def test_render_png_and_turntable(tmp_path) -> None:
 
 
 def test_render_obj_and_point_cloud(tmp_path) -> None:
+    from gen3d.export.cloud import save_cloud_ply
     from gen3d.pointcloud import PointCloud
-    from gen3d.pointcloud_io import save_cloud_ply
 
     mesh = _red_blue_box(tmp_path / "box.obj")
     res = runner.invoke(app, ["render", str(mesh), "-o", str(tmp_path / "obj.png"), "--size", "96x96"])

@@ -8,10 +8,11 @@ import torch
 import trimesh
 from scipy.spatial import cKDTree
 
+from gen3d.mesh.decoder import sdf_function
 from gen3d.mesh.grid import mesh_from_sdf
-from gen3d.mesh_decoder import farthest_points, farthest_points_batched, sdf_function
 from gen3d.models.sdf import LOCAL_FEATURES, SDFModel, knn_offsets, knn_offsets_np, local_features
 from gen3d.pointcloud import PointCloud
+from gen3d.pointcloud.fps import farthest_points, farthest_points_batched
 
 SMALL = dict(width=32, encoder_layers=1, encoder_heads=4, decoder_layers=1, decoder_heads=4, n_ctx=64)
 

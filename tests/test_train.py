@@ -9,8 +9,8 @@ import pytest
 import torch
 import trimesh
 
+from gen3d.diffusion.clouds import diffusion_for
 from gen3d.models.checkpoints import load_model
-from gen3d.sampling import diffusion_for
 from gen3d.train.loop import export_ema, load_train_config
 from tests.conftest import REPO
 
@@ -104,7 +104,7 @@ def test_resume_continues_from_the_checkpoint_and_exports(tmp_path, user_folder)
 
 
 def test_sdf_decoder_training_step_and_mesher(tmp_path):
-    from gen3d.mesh_decoder import sdf_function
+    from gen3d.mesh.decoder import sdf_function
     from gen3d.pointcloud import PointCloud
     from gen3d.train.sdf import train
 

@@ -103,7 +103,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
 
 
 def fixed_mse(model, low, x, cfg) -> float:
-    from gen3d.sampling import diffusion_for
+    from gen3d.diffusion.clouds import diffusion_for
 
     diffusion = diffusion_for(cfg["model"])
     g = torch.Generator().manual_seed(0)

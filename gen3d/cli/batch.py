@@ -58,7 +58,8 @@ def register(app: typer.Typer) -> None:
 
 def _batch(prompts, out, fmt, variations, seed, resume, force, backend, address, workers, cpus_per_worker, model,
            device, steps, guidance, mesher, texture_size, max_faces, size, thumbnails, as_json, quiet) -> None:
-    from gen3d.batch import BatchError, parse_formats, plan, read_prompts, run_batch
+    from gen3d.batch.jobs import BatchError, parse_formats, plan, read_prompts
+    from gen3d.batch.runner import run_batch
 
     if backend not in ("local", "ray"):
         fail(f"unknown --backend {backend!r}: use local or ray")

@@ -40,13 +40,14 @@ def register(app: typer.Typer) -> None:
         try:
             from gen3d.export import export, output_paths
             from gen3d.export.atomic import check_outputs
+            from gen3d.export.cloud import save_cloud_ply
             from gen3d.export.metadata import build_metadata
             from gen3d.mesh.pipeline import available_meshers, mesh_and_texture
-            from gen3d.pointcloud_io import load_cloud, save_cloud_ply
+            from gen3d.pointcloud.io import load_cloud
 
             if mesher == "sdf":
+                from gen3d.mesh.decoder import learned_sdf_mesher
                 from gen3d.mesh.pipeline import register_sdf_mesher
-                from gen3d.mesh_decoder import learned_sdf_mesher
 
                 register_sdf_mesher("sdf", learned_sdf_mesher("gen3d-small"))
             if mesher not in available_meshers():

@@ -108,7 +108,7 @@ def load_geometry(file: Path):
         m.apply_scale(1.0 / (float((hi - lo).max()) or 1.0))
         return m
     if file.suffix.lower() == ".ply":
-        from gen3d.pointcloud_io import load_cloud
+        from gen3d.pointcloud.io import load_cloud
 
         cloud = load_cloud(file)
         xyz = np.asarray(cloud.xyz, dtype=np.float64)

@@ -1,4 +1,4 @@
-"""``gen3d serve``: the local HTTP job server (used by the Blender add-on; see gen3d/server.py)."""
+"""``gen3d serve``: the local HTTP job server (used by the Blender add-on; see gen3d/server/)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
           gen3d serve --preload --device cuda
           gen3d serve --host 0.0.0.0 --token SECRET    # a shared GPU box
         """
-        from gen3d.server import _loopback
+        from gen3d.server.app import _loopback
 
         if not (1 <= port <= 65535):
             fail(f"--port {port} is out of range: use 1..65535")
@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         try:
             import uvicorn
 
-            from gen3d.server import create_app
+            from gen3d.server.app import create_app
         except ImportError as e:
             fail(f"the server needs extra packages ({e.name} is missing): pip install 'gen3d[server]'")
         _check_bind(host, port)  # before loading anything: a clear one-line error for a busy port

@@ -93,7 +93,7 @@ class Classifier:
     def run(self, clouds: list[np.ndarray], points: int = 256, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
         """Clouds [N, 6] (xyz, rgb 0..1) -> (class probabilities [M, C], features [M, D]); each cloud is
         FPS-subsampled to ``points`` so the result does not depend on the cloud's density."""
-        from gen3d.mesh_decoder import farthest_points
+        from gen3d.pointcloud.fps import farthest_points
 
         xs = [c[farthest_points(c[:, :3], points)] if len(c) > points else c for c in clouds]
         probs, feats = [], []

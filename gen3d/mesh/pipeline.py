@@ -20,7 +20,7 @@ from gen3d.mesh.cleanup import MIN_ISLAND_FRACTION, MeshError, clean_mesh, snap_
 from gen3d.mesh.decimate import DEFAULT_MAX_FACES, decimate, lod_budgets
 from gen3d.mesh.grid import DEFAULT_HALF_EXTENT, DEFAULT_RESOLUTION, GridStats, SdfFn, mesh_from_sdf
 from gen3d.pointcloud import PointCloud
-from gen3d.pointcloud_io import check_cloud, normalize_cloud, remove_outliers
+from gen3d.pointcloud.ops import check_cloud, normalize_cloud, remove_outliers
 from gen3d.texture.bake import bake_texture, idw_colours
 from gen3d.texture.material import PBRMaterial, material_from_hint
 from gen3d.texture.unwrap import unwrap
@@ -186,10 +186,10 @@ def mesh_and_texture(
     gen3d unit cube (the SDF meshers need it there). ``sdf_band`` is the coarse-to-fine refinement
     band in cell diagonals for SDF meshers (1.0 is exact for a true SDF; for the learned decoder, whose
     values are capped distances, 1.5 scored the same F@1% with 12% more queries). ``drop_outliers``
-    removes isolated points (see :func:`gen3d.pointcloud_io.remove_outliers`) before meshing and baking.
+    removes isolated points (see :func:`gen3d.pointcloud.ops.remove_outliers`) before meshing and baking.
     ``min_island_fraction`` (cleanup drops pieces with less area than this fraction of the largest) defaults
     to the SDF mesher's own ``min_island_fraction`` attribute when it has one (the learned decoder's
-    config, :func:`gen3d.mesh_decoder.sdf_function`), else :data:`MIN_ISLAND_FRACTION`.
+    config, :func:`gen3d.mesh.decoder.sdf_function`), else :data:`MIN_ISLAND_FRACTION`.
     """
     timings: dict[str, float] = {}
     t_start = time.perf_counter()

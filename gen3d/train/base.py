@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
+from gen3d.diffusion.clouds import diffusion_for, sample_clouds
 from gen3d.diffusion.gaussian import check_t_range
-from gen3d.sampling import diffusion_for, sample_clouds
 from gen3d.text import get_text_encoder
 from gen3d.train.loop import fit, start_run
 

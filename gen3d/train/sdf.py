@@ -90,7 +90,7 @@ def with_generated(cloud: torch.Tensor, index: torch.Tensor, generated: torch.Te
 
 def train(cfg: dict, run_dir: str | Path, *, max_steps: int | None = None, time_limit: float | None = None,
           device: str = "auto", quiet: bool = False, init_from: str | None = None) -> dict:
-    from gen3d.mesh_decoder import farthest_points_batched
+    from gen3d.pointcloud.fps import farthest_points_batched
     from gen3d.train.data import batches
 
     run_dir = Path(run_dir)

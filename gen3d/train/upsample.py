@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
+from gen3d.diffusion.clouds import diffusion_for, upsample_clouds
 from gen3d.diffusion.samplers import to_raw
-from gen3d.sampling import diffusion_for, upsample_clouds
 from gen3d.train.loop import fit, start_run
 
 

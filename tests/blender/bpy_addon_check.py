@@ -86,7 +86,7 @@ class RNALayout:
         return call
 
 
-def draw_panels(bpy, operators) -> list[str]:
+def draw_panels(bpy) -> list[str]:
     from types import SimpleNamespace
 
     from bl_ext.user_default.gen3d import panels  # noqa: PLC0415 - only importable once installed
@@ -101,12 +101,14 @@ def draw_panels(bpy, operators) -> list[str]:
     return calls
 
 
-def pump_until_idle(bpy, operators, runner, timeout: float = 180.0) -> tuple[list, list[str]]:
+def pump_until_idle(bpy, runner, timeout: float = 180.0) -> tuple[list, list[str]]:
     import time
+
+    from bl_ext.user_default.gen3d.operators import generate  # noqa: PLC0415 - only importable once installed
 
     objs, texts, t0 = [], [], time.monotonic()
     while True:
-        got, busy = operators.pump(bpy.context, runner)
+        got, busy = generate.pump(bpy.context, runner)
         objs += [o.name for o in got]
         texts.append(runner.summary()[0])
         if not busy:
@@ -119,29 +121,30 @@ def pump_until_idle(bpy, operators, runner, timeout: float = 180.0) -> tuple[lis
 def modal_flow(bpy, scene) -> dict:
     import time
 
-    from bl_ext.user_default.gen3d import jobs, operators  # noqa: PLC0415 - only importable once installed
+    from bl_ext.user_default.gen3d import connection, jobs, state  # noqa: PLC0415 - only importable once installed
+    from bl_ext.user_default.gen3d.operators import generate  # noqa: PLC0415
 
     f: dict = {}
     n0 = len(scene.objects)
     s = scene.gen3d
     s.prompt, s.random_seed, s.seed, s.variations, s.quality, s.size = "a blue mug", False, 30, 1, "fast", 0.5
     s.mesher = "poisson"  # the tiny random test model's clouds: a mesher that needs no learned decoder
-    runner = operators.start_run(bpy.context, operators._tasks_from(s))
+    runner = generate.start_run(bpy.context, generate._tasks_from(s))
     s.prompt, s.seed = "a green tree", 40
     f["queue_op"] = list(bpy.ops.gen3d.queue())  # a second prompt while the first runs
     f["generate_while_busy"] = op_error(bpy.ops.gen3d.generate)
     f["cancel_poll_while_busy"] = bpy.ops.gen3d.cancel.poll()
-    f["flow_objects"], texts = pump_until_idle(bpy, operators, runner)
+    f["flow_objects"], texts = pump_until_idle(bpy, runner)
     f["flow_texts"] = sorted(set(texts))
     f["flow_states"] = [(t.prompt, t.seed, t.state) for t in runner.tasks]
     prefs = bpy.context.preferences.addons[MOD].preferences
     prefs.release_model = True  # "release the model when the queue is done"
-    f["loaded_before_finish"] = operators.get_client(bpy.context).health()["models_loaded"]
-    f["flow_errors"] = operators.finish_run(bpy.context, runner)
+    f["loaded_before_finish"] = connection.get_client(bpy.context).health()["models_loaded"]
+    f["flow_errors"] = generate.finish_run(bpy.context, runner)
     t0 = time.monotonic()
-    while operators.get_client(bpy.context).health()["models_loaded"] and time.monotonic() - t0 < 10:
+    while connection.get_client(bpy.context).health()["models_loaded"] and time.monotonic() - t0 < 10:
         time.sleep(0.1)
-    f["loaded_after_finish"] = operators.get_client(bpy.context).health()["models_loaded"]
+    f["loaded_after_finish"] = connection.get_client(bpy.context).health()["models_loaded"]
     prefs.release_model = False
     f["flow_seed_written_back"] = scene.gen3d.seed
     f["flow_new_objects"] = len(scene.objects) - n0
@@ -149,25 +152,25 @@ def modal_flow(bpy, scene) -> dict:
     # cancel from the Cancel operator while the first of two diffuses; the second never starts
     n1 = len(scene.objects)
     tasks = jobs.plan("a lamp", 5, 2, "fast", 1.0, steps=1000)
-    runner = operators.start_run(bpy.context, tasks)
+    runner = generate.start_run(bpy.context, tasks)
     t0 = time.monotonic()
     while not (tasks[0].stage == "diffuse" and tasks[0].progress > 0.06):
         if time.monotonic() - t0 > 60 or tasks[0].state in jobs.FINISHED:
             raise RuntimeError(f"the long job never reached diffusion: {tasks[0]}")
         time.sleep(0.05)
     f["progress_text_running"] = runner.summary()[0]
-    f["draw_running"] = draw_panels(bpy, operators)
+    f["draw_running"] = draw_panels(bpy)
     f["cancel_op"] = list(bpy.ops.gen3d.cancel())
     t_cancel = time.monotonic()
-    _, _ = pump_until_idle(bpy, operators, runner, timeout=60)
+    _, _ = pump_until_idle(bpy, runner, timeout=60)
     f["cancel_seconds"] = time.monotonic() - t_cancel
     f["cancel_states"] = [t.state for t in tasks]
     f["cancel_new_objects"] = len(scene.objects) - n1
-    f["cancel_errors"] = operators.finish_run(bpy.context, runner)
+    f["cancel_errors"] = generate.finish_run(bpy.context, runner)
     f["cancel_poll_after"] = bpy.ops.gen3d.cancel.poll()
-    operators.STATE.last_error = "example: the server said no"
-    f["draw_idle"] = draw_panels(bpy, operators)
-    operators.STATE.last_error = ""
+    state.STATE.last_error = "example: the server said no"
+    f["draw_idle"] = draw_panels(bpy)
+    state.STATE.last_error = ""
     return f
 
 
@@ -235,9 +238,9 @@ def main(zip_path: str, url: str, out: str, token: str = "", executable: str = "
             "polygons": len(obj.data.polygons),
             "selected": obj.select_get(), "active": bpy.context.view_layer.objects.active == obj,
         }
-        from bl_ext.user_default.gen3d import operators  # noqa: PLC0415 - only importable once installed
+        from bl_ext.user_default.gen3d import state  # noqa: PLC0415 - only importable once installed
 
-        glb = operators.user_dir() / "results" / f"{obj['gen3d_job_id']}.glb"
+        glb = state.user_dir() / "results" / f"{obj['gen3d_job_id']}.glb"
         facts["glb_in_user_dir"] = glb.is_file()
         facts["glb_extent_xyz"] = glb_extent(glb) if glb.is_file() else None
         facts["history"] = [(h.prompt, h.seed) for h in bpy.context.window_manager.gen3d_history]
@@ -249,7 +252,7 @@ def main(zip_path: str, url: str, out: str, token: str = "", executable: str = "
             panels.thumbnail_icon(thumbs[0])  # icon ids stay 0 in background Blender (no icon system)
         facts["thumbnail_loaded"] = bool(thumbs and thumbs[0] and panels._PREVIEWS is not None
                                          and thumbs[0] in panels._PREVIEWS)
-        facts["history_file"] = str(operators.history().path)
+        facts["history_file"] = str(state.history().path)
     facts["seed_written_back"] = scene.gen3d.seed
     facts["gen3d_collection_in_scene"] = "Gen3D" in scene.collection.children
 
@@ -302,7 +305,8 @@ def main(zip_path: str, url: str, out: str, token: str = "", executable: str = "
 
     # -- local mode: the add-on starts gen3d serve itself from the configured executable ------------------
     if executable:
-        from bl_ext.user_default.gen3d import operators  # noqa: PLC0415
+        from bl_ext.user_default.gen3d import state  # noqa: PLC0415
+        from bl_ext.user_default.gen3d.operators import generate  # noqa: PLC0415
 
         prefs.connection, prefs.executable, prefs.model, prefs.device, prefs.token = (
             "LOCAL", executable, model, "cpu", "")
@@ -310,10 +314,10 @@ def main(zip_path: str, url: str, out: str, token: str = "", executable: str = "
         scene.gen3d.prompt = "a chair"
         facts["poll_local_offline"] = op_error(bpy.ops.gen3d.generate)
         prefs.auto_start = True
-        objs = operators.generate_and_import(bpy.context, "a small box", seed=3, quality="fast", size=0.25,
+        objs = generate.generate_and_import(bpy.context, "a small box", seed=3, quality="fast", size=0.25,
                                              steps=8, texture_size=256, mesher="poisson")
         facts["local_objects"] = [(o.name, round(max(o.dimensions), 4), o["gen3d_seed"]) for o in objs]
-        proc = operators.STATE.server.proc
+        proc = state.STATE.server.proc
         facts["local_server_running"] = proc.poll() is None
 
     # -- unregister cleanly --------------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""The coloured point cloud that flows between stages.
+"""The coloured point cloud that flows between stages, and what every stage does with one.
+
+``PointCloud`` and ``CloudError`` live here; :mod:`gen3d.pointcloud.io` reads cloud files,
+:mod:`gen3d.pointcloud.ops` checks, normalises and de-speckles clouds before meshing, and
+:mod:`gen3d.pointcloud.fps` picks farthest-point subsets. This package imports nothing else from gen3d:
+training data, the stages and the shells all build on it.
 
 Convention (used everywhere in gen3d, the Point-E one): Y up, front facing +Z, centred, fitting the
 cube [-0.5, 0.5]^3. ``xyz`` is float32 [N, 3]; ``rgb`` is float32 [N, 3] in 0..1.
@@ -10,6 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+
+class CloudError(ValueError):
+    """A point cloud that cannot be loaded or meshed; the message names the problem and the fix."""
 
 
 @dataclass
