@@ -98,8 +98,10 @@ def contact_sheet(
     labels: Sequence[str] | None = None,
     pad: int = 4,
     background: tuple[int, int, int] = (255, 255, 255),
+    label_size: int | None = None,
 ) -> Image.Image:
-    """Tile equally sized RGB images into a grid, with an optional text label under each tile."""
+    """Tile equally sized RGB images into a grid, with an optional text label under each tile
+    (``label_size``: the labels' font size in pixels; default Pillow's small default font)."""
     from PIL import Image, ImageDraw, ImageFont
 
     if not images:
@@ -107,8 +109,8 @@ def contact_sheet(
     h, w = images[0].shape[:2]
     cols = max(1, min(cols, len(images)))
     rows = (len(images) + cols - 1) // cols
-    font = ImageFont.load_default()
-    label_h = 14 if labels else 0
+    font = ImageFont.load_default() if label_size is None else ImageFont.load_default(size=label_size)
+    label_h = (14 if label_size is None else label_size + 6) if labels else 0
     sheet = Image.new("RGB", (cols * (w + pad) + pad, rows * (h + label_h + pad) + pad), background)
     draw = ImageDraw.Draw(sheet)
     for i, img in enumerate(images):
