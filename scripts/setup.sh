@@ -41,7 +41,7 @@ fi
 
 # 3. The project with its extras (clip: transformers, already pulled in by the MiniLM encoder's package).
 EXTRAS="render,classical,usd,server,clip"
-[ "$WITH_TEST" = "1" ] && EXTRAS="$EXTRAS,ray,test"
+[ "$WITH_TEST" = "1" ] && EXTRAS="$EXTRAS,ray,test,docs"
 log "installing gen3d[$EXTRAS]"
 $PIP install -q -e ".[$EXTRAS]"
 
