@@ -38,7 +38,7 @@ class Asset:
     prompt: str
     seed: int
     point_cloud: PointCloud
-    mesh: Any = None  # gen3d.mesh.asset.TexturedMesh
+    mesh: Any = None  # gen3d.texture.asset.TexturedMesh
     metadata: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -128,7 +128,7 @@ class Pipeline:
             if self.sdf is None:
                 raise ModelError(f"model {self.spec.name} has no SDF decoder: use --mesher shell, poisson or alpha")
             from gen3d.mesh.decoder import sdf_function
-            from gen3d.mesh.pipeline import SdfMesher
+            from gen3d.mesh.reconstruct import SdfMesher
 
             return SdfMesher("sdf", lambda cloud: sdf_function(self.sdf, self.sdf_config, cloud))
         return name
@@ -205,7 +205,7 @@ class Pipeline:
     def mesh(self, cloud: PointCloud, *, prompt: str = "", mesher: str | None = None, texture_size: int = 1024,
              max_faces: int | None = None, size: float | None = None, lods: int = 0, metadata: dict | None = None,
              progress: StageProgress | None = None, resolution: int | None = None):
-        from gen3d.mesh.pipeline import mesh_and_texture
+        from gen3d.texture.asset import mesh_and_texture
 
         if progress:
             progress("mesh", 0.0)

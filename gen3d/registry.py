@@ -96,7 +96,7 @@ MODELS: dict[str, ModelSpec] = {
         bundled=True,
         # the default mesher is the learned decoder (sdf.json: bridged with balls on these sparse clouds, and
         # cleanup drops pieces under 5% of the largest); on the model's own clouds it scores a higher F@1% than
-        # shell and keeps thin parts shell merges or loses (README, "Meshers")
+        # shell and keeps thin parts shell merges or loses (docs/meshing.md)
     ),
     "point-e-40m": ModelSpec(
         name="point-e-40m",

@@ -4,7 +4,7 @@
     python scripts/bench_mesh.py                 per-stage seconds, 1024 and 4096 points, defaults
     python scripts/bench_mesh.py --recon         meshers side by side: Chamfer, F-score@1%, watertight
     python scripts/bench_mesh.py --json out.json also write the figures as JSON
-    python scripts/bench_mesh.py --renders docs/images   README renders (procedural clouds -> GLB -> pyrender)
+    python scripts/bench_mesh.py --renders docs/images   docs mesher renders (procedural clouds -> GLB -> pyrender)
 
 Shapes (scripts/bench_mesh_shapes.py): analytic (box, sphere, torus, an SDF chair = seat + back + four thin
 legs) and procedural categories from gen3d.data (seed 101). Clouds are sampled from the true surfaces;
@@ -44,7 +44,7 @@ from gen3d.pointcloud import PointCloud  # noqa: E402
 def stage_times(cloud: PointCloud, mesher, out_dir: Path, tag: str, encoder=None) -> dict[str, float]:
     """``encoder(cloud) -> sdf_fn``: a learned decoder, whose encoding of the cloud is timed as ``encode``."""
     from gen3d.export import export
-    from gen3d.mesh.pipeline import mesh_and_texture
+    from gen3d.texture.asset import mesh_and_texture
 
     t0, c0 = time.perf_counter(), time.process_time()
     if encoder is not None:
@@ -95,7 +95,7 @@ def bench_stages(repeats: int, sdf_model: Path | None = None) -> dict:
 def learned_mesher(model_path: Path):
     """``xyz -> (vertices, faces)`` with a learned SDF decoder (safetensors + JSON) through the same
     coarse-to-fine grid as the pipeline's ``--mesher sdf``."""
-    from gen3d.mesh.pipeline import reconstruct
+    from gen3d.mesh.reconstruct import reconstruct
 
     encoder = sdf_mesher_from_file(model_path)
 
@@ -175,7 +175,7 @@ def bench_generated(meshers: list[str], categories: list[str], strength: float, 
     learned decoder gets its cap, solid fill and snap) and cleanup (``min_island_fraction`` None: the
     mesher's own, as in ``mesh_and_texture``)."""
     from gen3d.eval.recon import evaluate_against_points
-    from gen3d.mesh.pipeline import island_threshold, reconstruct
+    from gen3d.mesh.reconstruct import island_threshold, reconstruct
     from gen3d.pointcloud.ops import remove_outliers
 
     data = generated_like_clouds(categories, strength, seeds)
@@ -215,8 +215,8 @@ def make_renders(
     from gen3d.data.procedural import generate_shape
     from gen3d.data.sampling import sample_surface
     from gen3d.export import export
-    from gen3d.mesh.pipeline import mesh_and_texture
     from gen3d.render import contact_sheet, render_mesh, render_points
+    from gen3d.texture.asset import mesh_and_texture
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -261,7 +261,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--samples", type=int, default=20000, help="surface samples per metric")
     ap.add_argument("--json", type=Path, default=None)
-    ap.add_argument("--renders", type=Path, default=None, help="write README renders into this folder")
+    ap.add_argument("--renders", type=Path, default=None, help="write the docs mesher renders into this folder")
     ap.add_argument("--categories", default="chair,mug,car,lamp")
     ap.add_argument("--render-meshers", default="shell,poisson", help="meshers for the renders; NAME@RES picks a grid")
     ap.add_argument("--sdf-model", type=Path, default=None,
@@ -283,7 +283,7 @@ def main() -> None:
                     help="comma-separated prompts: render the bundled model's clouds for them instead of shapes")
     args = ap.parse_args()
     if args.sdf_model is not None:
-        from gen3d.mesh.pipeline import register_sdf_mesher
+        from gen3d.mesh.reconstruct import register_sdf_mesher
 
         register_sdf_mesher("sdf", sdf_mesher_from_file(args.sdf_model))
     if args.renders:

@@ -128,7 +128,7 @@ def blender_render(items: list[dict], out: Path, size: tuple[int, int], engine: 
         img = Image.open(spec["render"]).convert("RGB")
         img.load()
     img = caption_strip(img, facts["objects"])
-    from gen3d.export.atomic import atomic_write_bytes
+    from gen3d.atomic import atomic_write_bytes
 
     atomic_write_bytes(out, png_bytes(img), force=True)
     return facts
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(p, i) for i, p in enumerate(PROMPTS[:args.prompts])]
     sheet_path, blender_path = args.out_dir / "outputs.png", args.out_dir / "blender_import.png"
     try:
-        from gen3d.export.atomic import atomic_write_bytes, check_outputs
+        from gen3d.atomic import atomic_write_bytes, check_outputs
 
         check_outputs([sheet_path] + ([blender_path] if args.blender else []), force=True)  # makes the folders
         args.glb_dir.mkdir(parents=True, exist_ok=True)

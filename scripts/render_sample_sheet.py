@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from gen3d.export.atomic import atomic_write_bytes
+    from gen3d.atomic import atomic_write_bytes
     from gen3d.pipeline import ModelError, Pipeline
     from gen3d.render import cloud_sheet
 

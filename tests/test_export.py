@@ -15,13 +15,13 @@ try:  # tests/ is a package in some checkouts, a plain folder in others
 except ImportError:  # pragma: no cover
     from helpers_gltf import assert_gltf_valid
 
+from gen3d.atomic import OutputExistsError, OutputFolderError, atomic_write_bytes
 from gen3d.export import ExportFormatError, export, output_paths
-from gen3d.export.atomic import OutputExistsError, OutputFolderError, atomic_write_bytes
 from gen3d.export.cloud import save_cloud_ply
 from gen3d.export.glb import glb_bytes, write_glb
-from gen3d.mesh.pipeline import mesh_and_texture
 from gen3d.pointcloud import PointCloud
 from gen3d.pointcloud.io import load_cloud
+from gen3d.texture.asset import mesh_and_texture
 
 RED, BLUE = np.array([0.85, 0.1, 0.1]), np.array([0.1, 0.2, 0.85])
 
@@ -226,7 +226,7 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch) -> None:
 
 
 def test_glb_uint32_indices_for_large_meshes(tmp_path) -> None:
-    from gen3d.mesh.asset import TexturedMesh
+    from gen3d.texture.asset import TexturedMesh
 
     grid = trimesh.creation.icosphere(subdivisions=7)  # 163842 vertices > 65535
     n = len(grid.vertices)

@@ -5,7 +5,7 @@ gen3d's parts are its top-level modules and packages. Data flows prompt -> text 
 texture -> export; ``pipeline`` assembles the stages, ``eval`` and ``train`` use them, and the shells (``cli``,
 ``server``, ``batch``) drive everything. A part may import itself, the root ``gen3d`` (for ``__version__``) and
 any part of a lower layer; inside a layer, only what ``SAME_LAYER`` lists (for the stages: earlier stages in
-the data flow), plus the few module-level ``EXCEPTIONS`` below, each with its reason.
+the data flow). There are no exceptions: a piece two layers share moves down to the lower one.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ LINE_CHECKED = ("gen3d", "blender_addon", "scripts")
 
 # lowest layer first
 LAYERS: dict[str, tuple[str, ...]] = {
-    "foundation": ("device", "registry", "pointcloud"),  # the point cloud type, devices, model files: no gen3d imports
+    # the point cloud type, devices, model files, atomic writes: no gen3d imports
+    "foundation": ("device", "registry", "pointcloud", "atomic"),
     "data": ("data",),  # training data: procedural shapes, captions, surface sampling, caches
     "stages": ("text", "diffusion", "models", "mesh", "texture", "export"),  # in data-flow order
     "assembly": ("pipeline", "render"),  # the pipeline over the stages; previews and contact sheets
@@ -34,12 +35,6 @@ STAGE_ORDER = LAYERS["stages"]
 SAME_LAYER = {("cli", "server"), ("cli", "batch"), ("__main__", "cli")}
 # the root package's lazy public API (gen3d.generate, gen3d.Pipeline, ...) loads the pipeline
 ROOT_MAY_IMPORT = {"pipeline"}
-# (importing module or package, imported part): why it is allowed although it goes against the data flow
-EXCEPTIONS = {
-    ("gen3d.text.minilm", "models"): "writes its fp16 copy of the encoder with models.checkpoints' atomic writer",
-    ("gen3d.mesh.asset", "texture"): "TexturedMesh, the mesh stage's product, carries a texture.material.PBRMaterial",
-    ("gen3d.mesh.pipeline", "texture"): "mesh_and_texture drives the texture stage (unwrap, bake) after meshing",
-}
 STAGES_NEVER = {"pipeline", "render", "eval", "train", "cli", "server", "batch", "__main__"}
 DATA_NEVER = {"text", "diffusion", "models", "mesh", "texture", "export", "pipeline", "render", "server", "batch",
               "cli", "eval", "train"}
@@ -99,8 +94,6 @@ def allowed(module: str, target: str | None) -> bool:
         return target is None or target in ROOT_MAY_IMPORT
     if target is None or target == source:
         return True
-    if any(module == m or module.startswith(m + ".") for m, t in EXCEPTIONS if t == target):
-        return True
     src, dst = layer_of(source), layer_of(target)
     if src != dst:
         return dst < src
@@ -135,16 +128,10 @@ def test_every_part_of_gen3d_has_a_layer():
 
 def test_imports_follow_the_layers():
     bad = [v for m, pkg, src in gen3d_modules() for v in layering_violations(m, pkg, src)]
-    assert bad == [], "imports against the layers (move the shared piece down, or add a reasoned EXCEPTION):\n" + \
+    assert bad == [], "imports against the layers (move the shared piece down to the lower layer):\n" + \
         "\n".join(bad)
 
 
-
-def test_every_exception_is_still_needed():
-    used = {(m, t) for m, t in EXCEPTIONS for mod, pkg, src in gen3d_modules()
-            if mod == m or mod.startswith(m + ".")
-            for _, name in imported_modules(mod, pkg, src) if part_of(name) == t}
-    assert set(EXCEPTIONS) - used == set(), "an exception no longer used: remove it from EXCEPTIONS"
 
 def test_training_data_imports_nothing_above_it():
     bad = [f"{m}:{line} imports {name}" for m, line, name in imports_by_part("data") if part_of(name) in DATA_NEVER]
@@ -204,7 +191,7 @@ def test_no_module_over_400_lines():
     ("gen3d.data.cache", False, "from ..train import loop\n"),
     ("gen3d.mesh.decoder", False, "from gen3d import pipeline\n"),  # a part named through the root
     ("gen3d.diffusion.clouds", False, "from gen3d.models.checkpoints import load_model\n"),  # against the data flow
-    ("gen3d.pointcloud.io", False, "from gen3d.export.atomic import atomic_write_bytes\n"),  # foundation: nothing
+    ("gen3d.pointcloud.io", False, "from gen3d.atomic import atomic_write_bytes\n"),  # foundation: nothing
     ("gen3d.server.app", False, "from gen3d.cli.make import run_guarded\n"),  # shells: only cli drives the others
     ("gen3d.batch.runner", False, "from gen3d.server.jobs import JobManager\n"),
 ])
@@ -215,7 +202,7 @@ def test_a_layering_violation_is_reported(module, is_package, source):
 @pytest.mark.parametrize(("module", "is_package", "source"), [
     ("gen3d.data.sampling", False, "from gen3d.pointcloud import PointCloud\n"),
     ("gen3d.data", True, "from .procedural import generate_shape\n"),
-    ("gen3d.export.glb", False, "from gen3d import __version__\nfrom gen3d.mesh.asset import TexturedMesh\n"),
+    ("gen3d.export.glb", False, "from gen3d import __version__\nfrom gen3d.texture.asset import TexturedMesh\n"),
     ("gen3d.cli.serve", False, "def f():\n    from gen3d.server.app import create_app\n"),
     ("gen3d.eval.report", False, "from gen3d.pipeline import load_pipeline\n"),
 ])

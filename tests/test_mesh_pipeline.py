@@ -17,10 +17,11 @@ from gen3d.mesh.cleanup import (
     snap_to_points,
 )
 from gen3d.mesh.decimate import decimate, lod_budgets
-from gen3d.mesh.pipeline import available_meshers, mesh_and_texture, register_sdf_mesher
+from gen3d.mesh.reconstruct import available_meshers, register_sdf_mesher
 from gen3d.pointcloud import CloudError, PointCloud
 from gen3d.pointcloud.io import load_cloud
 from gen3d.pointcloud.ops import check_cloud, normalize_cloud, remove_outliers
+from gen3d.texture.asset import mesh_and_texture
 
 needs_open3d = pytest.mark.skipif(
     __import__("importlib").util.find_spec("open3d") is None, reason="poisson/alpha/ball need open3d"
@@ -127,7 +128,7 @@ def test_winding_is_checked_before_trimesh_repairs_it() -> None:
     # with it: ~0.5 s): marching cubes output is consistently wound, and the rest of the mesh stage and the GLB
     # export need nothing from it (`shell` does: its Taubin smoothing is trimesh's)
     code = ("import sys, tempfile, pathlib, numpy as np; from gen3d.pointcloud import PointCloud; "
-            "from gen3d.mesh.pipeline import mesh_and_texture; from gen3d.export import export; "
+            "from gen3d.texture.asset import mesh_and_texture; from gen3d.export import export; "
             "p = np.random.default_rng(0).normal(size=(300, 3)); p = 0.4 * p / np.linalg.norm(p, axis=1)[:, None]; "
             "ball = lambda q: np.linalg.norm(q, axis=1) - 0.4; "
             "a = mesh_and_texture(PointCloud(p, np.full_like(p, 0.5)), mesher=ball, texture_size=64); "
@@ -196,7 +197,7 @@ def test_sdf_mesher_callable_and_registry() -> None:
 
 
 def test_default_grid_follows_the_cloud_size() -> None:
-    from gen3d.mesh.pipeline import default_resolution
+    from gen3d.mesh.reconstruct import default_resolution
 
     def sdf(p: np.ndarray) -> np.ndarray:
         return np.linalg.norm(p, axis=1) - 0.45

@@ -118,7 +118,8 @@ def test_bridge_joins_the_decoder_with_balls_and_skips_the_model_inside_them():
 
 
 def test_sparse_clouds_carry_the_configs_island_threshold_into_cleanup():
-    from gen3d.mesh.pipeline import MIN_ISLAND_FRACTION, mesh_and_texture
+    from gen3d.mesh.reconstruct import MIN_ISLAND_FRACTION
+    from gen3d.texture.asset import mesh_and_texture
 
     torch.manual_seed(0)
     model = SDFModel(**SMALL, pos_emb="fourier", fourier_freqs=4, local_k=8).eval()

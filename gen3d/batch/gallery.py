@@ -13,7 +13,7 @@ GALLERY = "index.html"
 
 def write_gallery(out: Path, jobs: list[Job] | None = None) -> Path:
     """``index.html``: a thumbnail grid of every job in the manifest (failed ones with their error)."""
-    from gen3d.export.atomic import atomic_write_bytes
+    from gen3d.atomic import atomic_write_bytes
 
     records = read_manifest(out)
     order = [j.id for j in jobs] if jobs is not None else []

@@ -85,7 +85,7 @@ class Manifest:
 
 def commit(out: Path, job: Job, result: dict, model: str) -> dict:
     """Write a job's files atomically (all or none) and return its manifest record."""
-    from gen3d.export.atomic import atomic_write_bytes
+    from gen3d.atomic import atomic_write_bytes
 
     record = {**job.to_dict(), "model": model, "status": result["status"], "timings": result.get("timings", {}),
               "outputs": [], "thumbnail": None, "warnings": result.get("warnings", []),

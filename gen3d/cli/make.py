@@ -128,9 +128,9 @@ def _make(prompt, output, fmt, seed, variations, steps, guidance, model, device,
           lods, size, preview, points_only, as_json, force, quiet, mesh_resolution=None) -> None:
     import secrets
 
+    from gen3d.atomic import check_outputs
     from gen3d.export import output_paths
-    from gen3d.export.atomic import check_outputs
-    from gen3d.mesh.pipeline import check_resolution
+    from gen3d.mesh.reconstruct import check_resolution
     from gen3d.pipeline import STAGES, clean_prompt
 
     prompt, _ = clean_prompt(prompt)

@@ -38,16 +38,17 @@ def register(app: typer.Typer) -> None:
         Example: gen3d mesh chair.ply -o out/chair.glb -o out/chair.obj --size 0.9 --lods 2
         """
         try:
+            from gen3d.atomic import check_outputs
             from gen3d.export import export, output_paths
-            from gen3d.export.atomic import check_outputs
             from gen3d.export.cloud import save_cloud_ply
             from gen3d.export.metadata import build_metadata
-            from gen3d.mesh.pipeline import available_meshers, mesh_and_texture
+            from gen3d.mesh.reconstruct import available_meshers
             from gen3d.pointcloud.io import load_cloud
+            from gen3d.texture.asset import mesh_and_texture
 
             if mesher == "sdf":
                 from gen3d.mesh.decoder import learned_sdf_mesher
-                from gen3d.mesh.pipeline import register_sdf_mesher
+                from gen3d.mesh.reconstruct import register_sdf_mesher
 
                 register_sdf_mesher("sdf", learned_sdf_mesher("gen3d-small"))
             if mesher not in available_meshers():

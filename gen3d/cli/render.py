@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _render(file: Path, output: Path, turntable: Path | None, size: str, frames: int, force: bool) -> None:
-    from gen3d.export.atomic import atomic_write_bytes, check_outputs
+    from gen3d.atomic import atomic_write_bytes, check_outputs
 
     try:
         wh = parse_size(size)

@@ -113,9 +113,9 @@ def train_classifier(cache: str | Path, out: str | Path, *, steps: int = 3000, b
     accuracy check, save ``out`` (.safetensors + .json with labels and the held-out accuracy)."""
     from safetensors.torch import save_file
 
+    from gen3d.atomic import atomic_write
     from gen3d.data.cache import ShapeCache
     from gen3d.data.procedural import category_names
-    from gen3d.models.checkpoints import _atomic_write
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -155,9 +155,9 @@ def train_classifier(cache: str | Path, out: str | Path, *, steps: int = 3000, b
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    _atomic_write(out.with_suffix(".safetensors"), lambda tmp: save_file(state, tmp))
+    atomic_write(out.with_suffix(".safetensors"), lambda tmp: save_file(state, tmp))
     meta = {"labels": labels, "feature_dim": 512, "points": points, "inputs": "xyz+rgb", "heldout_accuracy": acc,
             "heldout_shapes": int(len(test_idx)), "train_shapes": int(len(train_idx)), "steps": steps,
             "batch": batch, "cache": str(cache), "seconds": round(time.time() - t0, 1)}
-    _atomic_write(out.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n"))
+    atomic_write(out.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2) + "\n"))
     return meta

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gen3d.export.atomic import OutputExistsError, OutputFolderError, atomic_write_bytes, check_outputs
-from gen3d.mesh.asset import TexturedMesh
+from gen3d.atomic import OutputExistsError, OutputFolderError, atomic_write_bytes, check_outputs
+from gen3d.texture.asset import TexturedMesh
 
 FORMATS = {".glb": "glb", ".obj": "obj", ".ply": "ply", ".usdz": "usdz"}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gen3d.export.atomic import atomic_write_bytes
+from gen3d.atomic import atomic_write_bytes
 from gen3d.pointcloud import PointCloud
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gen3d.export.atomic import atomic_write_bytes
+from gen3d.atomic import atomic_write_bytes
 from gen3d.export.metadata import json_safe, merge_metadata
-from gen3d.mesh.asset import TexturedMesh
+from gen3d.texture.asset import TexturedMesh
 
 ARRAY_BUFFER = 34962
 ELEMENT_ARRAY_BUFFER = 34963

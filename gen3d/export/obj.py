@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gen3d.export.atomic import atomic_write_bytes, check_outputs
+from gen3d.atomic import atomic_write_bytes, check_outputs
 from gen3d.export.glb import encode_png
 from gen3d.export.metadata import merge_metadata
-from gen3d.mesh.asset import TexturedMesh
+from gen3d.texture.asset import TexturedMesh
 
 
 def weld(vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

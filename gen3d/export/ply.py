@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gen3d.export.atomic import atomic_write_bytes
+from gen3d.atomic import atomic_write_bytes
 from gen3d.export.metadata import merge_metadata
 from gen3d.export.obj import weld
-from gen3d.mesh.asset import TexturedMesh
+from gen3d.texture.asset import TexturedMesh
 
 
 def ply_bytes(asset: TexturedMesh, metadata: dict | None = None) -> bytes:

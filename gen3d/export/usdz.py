@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gen3d.export.atomic import atomic_write_bytes
+from gen3d.atomic import atomic_write_bytes
 from gen3d.export.glb import encode_png
 from gen3d.export.metadata import merge_metadata
-from gen3d.mesh.asset import TexturedMesh
+from gen3d.texture.asset import TexturedMesh
 
 
 class MissingUsdError(ValueError):

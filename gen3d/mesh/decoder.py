@@ -40,9 +40,9 @@ def sdf_function(model: torch.nn.Module, config: dict, cloud: PointCloud, chunk:
     1024-4096 points) for little gain, hence ``bridge_points``.
 
     The returned function carries ``min_island_fraction``: the config's ``mesher.min_island_fraction`` for
-    clouds of at most ``bridge_points`` points, else None. :func:`gen3d.mesh.pipeline.mesh_and_texture`
+    clouds of at most ``bridge_points`` points, else None. :func:`gen3d.texture.asset.mesh_and_texture`
     uses it as its cleanup threshold when the caller gives none: on sparse generated clouds the decoder
-    leaves small floaters (under 5% of the largest piece) that the standard 1% keeps (README, "Meshers")."""
+    leaves small floaters (under 5% of the largest piece) that the standard 1% keeps (docs/meshing.md)."""
     from scipy.spatial import cKDTree
 
     from gen3d.models.sdf import knn_offsets_np, local_features

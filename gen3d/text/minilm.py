@@ -129,13 +129,13 @@ def export_fp16(out: str | Path) -> Path:
 
     from safetensors.torch import load_file, save_file
 
-    from gen3d.models.checkpoints import _atomic_write
+    from gen3d.atomic import atomic_write
 
     src, out = model_dir(), Path(out)
     _require_verified(src / "model.safetensors")  # the package's weights, before copying them
     w = {k: (v.half() if v.is_floating_point() else v).contiguous()
          for k, v in load_file(str(src / "model.safetensors")).items()}
     for name in ("config.json", "tokenizer.json"):
-        _atomic_write(out / name, lambda tmp, name=name: shutil.copyfile(src / name, tmp))
-    _atomic_write(out / "model.safetensors", lambda tmp: save_file(w, tmp))  # last: its presence marks a copy
+        atomic_write(out / name, lambda tmp, name=name: shutil.copyfile(src / name, tmp))
+    atomic_write(out / "model.safetensors", lambda tmp: save_file(w, tmp))  # last: its presence marks a copy
     return out

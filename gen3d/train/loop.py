@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gen3d.models.checkpoints import _atomic_write
+from gen3d.atomic import atomic_write
 
 
 def load_train_config(path: str | os.PathLike, overrides: dict | None = None) -> dict:
@@ -77,9 +77,9 @@ def save_state(run_dir: Path, model: nn.Module, ema: EMA, opt: torch.optim.Optim
         for name, v in st.items():
             t = v if isinstance(v, torch.Tensor) else torch.tensor(v)
             tensors[f"opt.{idx}.{name}"] = t.detach().contiguous().cpu()
-    _atomic_write(run_dir / "state.safetensors", lambda tmp: save_file(tensors, tmp))
+    atomic_write(run_dir / "state.safetensors", lambda tmp: save_file(tensors, tmp))
     meta = meta | {"param_groups": sd["param_groups"]}
-    _atomic_write(run_dir / "state.json", lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2)))
+    atomic_write(run_dir / "state.json", lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2)))
 
 
 def load_state(run_dir: Path, model: nn.Module, ema: EMA, opt: torch.optim.Optimizer) -> dict | None:
@@ -123,7 +123,7 @@ class Logger:
             return None
         img = plot_curve(np.array(pts, dtype=np.float64), title=f"{key} vs step")
         target = self.run_dir / out
-        _atomic_write(target, lambda tmp: img.save(tmp, format="PNG"))
+        atomic_write(target, lambda tmp: img.save(tmp, format="PNG"))
         return target
 
 
@@ -201,7 +201,7 @@ def fit(
     opt = torch.optim.AdamW(model.parameters(), lr=tc["lr"], betas=tuple(tc.get("betas", (0.9, 0.99))),
                             weight_decay=tc.get("weight_decay", 0.01))
     meta = load_state(run_dir, model, ema, opt) or {"step": 0, "seconds": 0.0}
-    _atomic_write(run_dir / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(cfg, indent=2)))
+    atomic_write(run_dir / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(cfg, indent=2)))
     step = step0 = int(meta["step"])
     total = int(tc["steps"])
     stop_at = min(total, step0 + max_steps) if max_steps is not None else total

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 
@@ -36,8 +36,9 @@ def check_outputs(paths: Iterable[str | Path], force: bool = False) -> list[Path
     return out
 
 
-def atomic_write_bytes(path: str | Path, data: bytes, force: bool = False) -> Path:
-    """Write ``data`` to ``path`` through a temp file + rename, so readers never see a partial file."""
+def atomic_write(path: str | Path, write: Callable[[str], object], force: bool = True) -> Path:
+    """Call ``write(tmp)`` to fill a temp file beside ``path``, then rename it onto ``path``, so readers never
+    see a partial file and a failed write leaves nothing behind. ``force=False`` refuses an existing file."""
     (path,) = check_outputs([path], force=force)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -45,19 +46,23 @@ def atomic_write_bytes(path: str | Path, data: bytes, force: bool = False) -> Pa
         raise OutputFolderError(
             f"cannot write in {path.parent}: {exc.strerror}; choose a writable location"
         ) from exc
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
+        write(tmp)
+        with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
         if path.exists() and not force:  # created by someone else meanwhile
             raise OutputExistsError(f"{path} already exists; pass --force (force=True) to overwrite it")
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, force: bool = False) -> Path:
+    """Write ``data`` to ``path`` through a temp file + rename, so readers never see a partial file."""
+    return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data), force=force)

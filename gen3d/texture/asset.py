@@ -1,134 +1,97 @@
-"""Coloured point cloud -> clean, UV-textured asset in metres: the stages the pipeline and CLI call.
+"""The textured asset every exporter takes, the one place scale and origin are applied, and the whole stage
+that makes it from a coloured cloud:
 
 decode (mesher) -> cleanup -> decimate -> UV unwrap -> texture bake -> scale/origin (+ LODs).
-``mesher`` is a classical mesher name ("shell": normal-free, keeps thin parts, no open3d needed, the
-default; "poisson", "alpha", "ball": open3d), a registered SDF mesher name, an :class:`SdfMesher` (a
-learned decoder to condition on the cloud as meshed, e.g. a pipeline's own), or an SDF callable
-``sdf_fn(points [Q,3]) -> [Q]`` already conditioned on the cloud (negative inside).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from gen3d.mesh.asset import TexturedMesh, to_asset_frame
-from gen3d.mesh.cleanup import MIN_ISLAND_FRACTION, MeshError, clean_mesh, snap_to_points, vertex_normals
+from gen3d.mesh.cleanup import MeshError, clean_mesh, vertex_normals
 from gen3d.mesh.decimate import DEFAULT_MAX_FACES, decimate, lod_budgets
-from gen3d.mesh.grid import DEFAULT_HALF_EXTENT, DEFAULT_RESOLUTION, GridStats, SdfFn, mesh_from_sdf
+from gen3d.mesh.grid import SdfFn
+from gen3d.mesh.reconstruct import (
+    SDF_MESHERS,
+    SdfMesher,
+    check_resolution,
+    default_resolution,
+    fits_unit_cube,
+    island_threshold,
+    reconstruct,
+)
 from gen3d.pointcloud import PointCloud
 from gen3d.pointcloud.ops import check_cloud, normalize_cloud, remove_outliers
 from gen3d.texture.bake import bake_texture, idw_colours
 from gen3d.texture.material import PBRMaterial, material_from_hint
 from gen3d.texture.unwrap import unwrap
 
-CLASSICAL_MESHERS = ("poisson", "alpha", "ball", "shell")
-SDF_CHUNK = 32768  # grid nodes per SDF call: fewer calls; the learned decoder pipelines them in 4,096s
 DEFAULT_TEXTURE_SIZE = 1024
 DEFAULT_SIZE_M = 1.0
 
-# name -> factory(cloud) -> sdf_fn; the learned decoder registers itself here (e.g. as "sdf")
-SDF_MESHERS: dict[str, Callable[[PointCloud], SdfFn]] = {}
+
+@dataclass
+class TexturedMesh:
+    """A UV-textured triangle mesh in metres, glTF Y-up, origin at the bottom centre of its box.
+
+    ``uvs`` use the OpenGL/OBJ convention ((0, 0) = bottom-left of ``texture``, whose row 0 is the top).
+    ``vertex_colors`` are 0..1 sRGB. ``lods`` holds coarser levels (LOD1, LOD2, ...).
+    """
+
+    vertices: np.ndarray  # float32 [V, 3]
+    faces: np.ndarray  # int64 [F, 3], counter-clockwise seen from outside
+    uvs: np.ndarray  # float32 [V, 2]
+    normals: np.ndarray  # float32 [V, 3], unit length
+    texture: np.ndarray  # uint8 [H, W, 3]
+    vertex_colors: np.ndarray  # float32 [V, 3], 0..1
+    material: PBRMaterial = field(default_factory=PBRMaterial)
+    metadata: dict = field(default_factory=dict)
+    lods: list[TexturedMesh] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.vertices = np.ascontiguousarray(self.vertices, dtype=np.float32)
+        self.faces = np.ascontiguousarray(self.faces, dtype=np.int64)
+        self.uvs = np.ascontiguousarray(self.uvs, dtype=np.float32)
+        self.normals = np.ascontiguousarray(self.normals, dtype=np.float32)
+        self.texture = np.ascontiguousarray(self.texture, dtype=np.uint8)
+        self.vertex_colors = np.ascontiguousarray(self.vertex_colors, dtype=np.float32)
+        n = len(self.vertices)
+        if self.vertices.ndim != 2 or self.vertices.shape[1] != 3:
+            raise ValueError(f"vertices must be [V, 3], got {self.vertices.shape}")
+        if self.faces.ndim != 2 or self.faces.shape[1] != 3 or len(self.faces) == 0:
+            raise ValueError(f"faces must be a non-empty [F, 3], got {self.faces.shape}")
+        if self.faces.min() < 0 or self.faces.max() >= n:
+            raise ValueError("faces index vertices that do not exist")
+        for label, arr, width in (("uvs", self.uvs, 2), ("normals", self.normals, 3)):
+            if arr.shape != (n, width):
+                raise ValueError(f"{label} must be [{n}, {width}], got {arr.shape}")
+        if self.vertex_colors.shape != (n, 3):
+            raise ValueError(f"vertex_colors must be [{n}, 3], got {self.vertex_colors.shape}")
+        if self.texture.ndim != 3 or self.texture.shape[2] != 3:
+            raise ValueError(f"texture must be [H, W, 3] uint8, got {self.texture.shape}")
+
+    @property
+    def extent(self) -> np.ndarray:
+        return self.vertices.max(axis=0) - self.vertices.min(axis=0)
 
 
-SPARSE_POINTS = 512  # clouds of at most this many points ...
-SPARSE_RESOLUTION = 64  # ... are meshed on this grid unless a resolution is given
+def to_asset_frame(vertices: np.ndarray, size_m: float) -> tuple[np.ndarray, float, np.ndarray]:
+    """Scale so the largest box side is ``size_m`` metres and move the bottom centre to the origin.
 
-
-def default_resolution(n_points: int) -> int:
-    """The SDF grid for a cloud of ``n_points``: :data:`DEFAULT_RESOLUTION` (128), or 64 for sparse clouds
-    (at most 512 points, e.g. gen3d-small's 256-point samples). Their points lie about 1/16 of the box apart,
-    far coarser than a 64^3 grid's cells: there a 128^3 grid measured the same accuracy for four times the
-    triangles and several times the mesh-stage seconds (README, "Meshers")."""
-    return SPARSE_RESOLUTION if n_points <= SPARSE_POINTS else DEFAULT_RESOLUTION
-
-
-def check_resolution(resolution: int | None) -> None:
-    """Raise :class:`MeshError` for a ``--mesh-resolution`` outside 16..512 (None: the default, by cloud size)."""
-    if resolution is not None and not 16 <= resolution <= 512:
-        raise MeshError(f"--mesh-resolution {resolution} is out of range; use 16..512 (default: by cloud size)")
-
-
-@dataclass(frozen=True)
-class SdfMesher:
-    """A named ``factory(cloud) -> sdf_fn``: :func:`mesh_and_texture` conditions it on the cloud it meshes,
-    after outlier removal and normalisation, as it does a registered SDF mesher name."""
-
-    name: str
-    factory: Callable[[PointCloud], SdfFn]
-
-
-def island_threshold(mesher) -> float:
-    """Cleanup's island threshold for a mesher (a name or a conditioned SDF function): the function's own
-    ``min_island_fraction`` when it carries one (the learned decoder on sparse clouds), else
-    :data:`~gen3d.mesh.cleanup.MIN_ISLAND_FRACTION`."""
-    own = getattr(mesher, "min_island_fraction", None)
-    return MIN_ISLAND_FRACTION if own is None else float(own)
-
-
-def register_sdf_mesher(name: str, factory: Callable[[PointCloud], SdfFn]) -> None:
-    """Make ``--mesher NAME`` use ``factory(cloud)`` (an SDF callable) with coarse-to-fine meshing."""
-    if name in CLASSICAL_MESHERS:
-        raise ValueError(f"{name!r} is a classical mesher name; choose another name")
-    SDF_MESHERS[name] = factory
-
-
-def available_meshers() -> list[str]:
-    return list(CLASSICAL_MESHERS) + sorted(SDF_MESHERS)
-
-
-def _fits_unit_cube(cloud: PointCloud) -> bool:
-    lo, hi = cloud.xyz.min(axis=0), cloud.xyz.max(axis=0)
-    return bool(np.all(lo >= -0.5 - 1e-3) and np.all(hi <= 0.5 + 1e-3) and (hi - lo).max() >= 0.25)
-
-
-def reconstruct(
-    cloud: PointCloud,
-    mesher: str | SdfFn = "shell",
-    resolution: int | None = None,
-    timings: dict[str, float] | None = None,
-    sdf_band: float = 1.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Run a mesher on the cloud (in the gen3d unit-cube convention) -> raw (vertices, faces). ``resolution``
-    (SDF meshers' grid) defaults to :func:`default_resolution` of the cloud's size."""
-    timings = timings if timings is not None else {}
-    resolution = default_resolution(len(cloud)) if resolution is None else int(resolution)
-    t0 = time.perf_counter()
-    sdf_fn: SdfFn | None = None
-    if callable(mesher):
-        sdf_fn = mesher
-    elif mesher in SDF_MESHERS:
-        sdf_fn = SDF_MESHERS[mesher](cloud)
-        timings["encode"] = time.perf_counter() - t0
-    elif mesher in CLASSICAL_MESHERS:
-        from gen3d.mesh import classical
-
-        fn = {
-            "poisson": classical.poisson_mesh,
-            "alpha": classical.alpha_mesh,
-            "ball": classical.ball_pivot_mesh,
-            "shell": lambda xyz: classical.shell_mesh(xyz, resolution=resolution),
-        }
-        v, f = fn[mesher](cloud.xyz)
-        timings["decode"] = time.perf_counter() - t0
-        return v, f
-    else:
-        raise MeshError(f"unknown mesher {mesher!r}; choose one of {', '.join(available_meshers())}")
-    stats = GridStats(resolution)
-    t1 = time.perf_counter()
-    v, f = mesh_from_sdf(sdf_fn, resolution=resolution, half_extent=DEFAULT_HALF_EXTENT, band=sdf_band, stats=stats,
-                         solid=True, chunk_size=SDF_CHUNK)
-    elapsed = time.perf_counter() - t1
-    timings["decode"] = stats.seconds_sdf
-    timings["marching_cubes"] = elapsed - stats.seconds_sdf
-    t2 = time.perf_counter()
-    v = snap_to_points(v, f, cloud.xyz)  # the zero level of a learned occupancy sits inside thin parts
-    timings["snap"] = time.perf_counter() - t2
-    timings["sdf_queries"] = float(stats.queries)
-    return v, f
+    Returns ``(new_vertices, scale, offset)`` with ``new = vertices * scale + offset``.
+    """
+    if not np.isfinite(size_m) or size_m <= 0:
+        raise ValueError(f"--size must be a positive number of metres, got {size_m}")
+    v = np.asarray(vertices, dtype=np.float64)
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    scale = float(size_m) / max(float((hi - lo).max()), 1e-12)
+    centre = (lo + hi) / 2.0
+    offset = -np.array([centre[0], lo[1], centre[2]]) * scale
+    return (v * scale + offset).astype(np.float32), scale, offset
 
 
 def texture_mesh(
@@ -209,7 +172,7 @@ def mesh_and_texture(
     if drop_outliers:  # isolated stray points would become blobs/spikes and bleed their colour
         work, removed = remove_outliers(work)
         check_cloud(work)
-    if normalize or (normalize is None and not _fits_unit_cube(work)):
+    if normalize or (normalize is None and not fits_unit_cube(work)):
         work, _, _ = normalize_cloud(work, extent=1.0)
 
     resolution = default_resolution(len(work)) if resolution is None else int(resolution)
