@@ -42,6 +42,7 @@ class Task:
     path: Path | None = None
     thumbnail: Path | None = None
     metadata: dict = field(default_factory=dict)
+    understood: str = ""  # the server's reading of the prompt: "armchair, red (crimson), fabric"
     model: str = ""
     created: float = field(default_factory=time.time)
 
@@ -164,6 +165,7 @@ class Runner:
                 task.stage = st.get("stage") or ""
                 task.progress = float(st.get("progress") or 0.0)
                 task.eta_s = st.get("eta_s")
+                task.understood = st.get("understood") or task.understood
 
             final = self.client.wait(task.job_id, on_progress, self._cancel_current.is_set, self.poll, timeout)
             if final["state"] == "cancelled":
@@ -173,6 +175,7 @@ class Runner:
                 task.state, task.error = "failed", final.get("error") or "the server reported a failure"
                 return task
             task.state, task.stage = "downloading", "download"
+            task.understood = final.get("understood") or task.understood
             task.metadata = final.get("metadata") or {}
             task.model = str(task.metadata.get("model", ""))
             task.path = self.client.download(task.job_id, self.out_dir / f"{task.job_id}.glb")

@@ -72,6 +72,9 @@ class GEN3D_PT_generate(bpy.types.Panel):
             text, frac = runner.summary()
             col = layout.column(align=True)
             col.progress(factor=min(max(frac, 0.0), 1.0), type="BAR", text=text)
+            cur = runner.current
+            if cur is not None and cur.understood:
+                col.label(text=f"Understood as: {cur.understood}", icon="INFO")
             row = col.row(align=True)
             row.operator("gen3d.cancel", icon="CANCEL")
             row.operator("gen3d.queue", icon="ADD")
@@ -82,6 +85,8 @@ class GEN3D_PT_generate(bpy.types.Panel):
             why = can_start(context)
             if why:
                 layout.label(text=why, icon="INFO")
+            if STATE.last_understood:
+                layout.label(text=f"Understood as: {STATE.last_understood}", icon="INFO")
         if STATE.last_error:
             box = layout.box()
             for i, line in enumerate(_wrap(STATE.last_error, 48)[:4]):

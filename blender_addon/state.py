@@ -20,6 +20,7 @@ class _State:
     health: dict = {}
     message: str = ""
     last_error: str = ""
+    last_understood: str = ""  # how the server understood the last imported prompt
     checking: bool = False
 
 

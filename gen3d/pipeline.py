@@ -14,15 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from gen3d import __version__
 from gen3d.device import resolve_device
 from gen3d.diffusion.samplers import Cancelled, _is_cancelled
 from gen3d.pointcloud import PointCloud
 from gen3d.registry import ModelError, ModelSpec, recorded_hashes, resolve
+from gen3d.text.vocab import Vocabulary
 
 STAGES = ("encode", "diffuse", "upsample", "mesh", "texture", "export")
+# what a model with a vocabulary is conditioned on by default: "caption" (the understood object in the
+# training captions' words), "prompt" (the prompt as typed) or "blend" (both vectors averaged); see
+# docs/evaluation.md for the measurement that chose it
+CONDITIONING = "caption"
+CONDITIONING_MODES = ("caption", "prompt", "blend")
 MAX_PROMPT_CHARS = 300
 StageProgress = Callable[[str, float], None]
 
@@ -98,6 +102,7 @@ class Pipeline:
             self.sdf, self.sdf_config = load("sdf")
         self._text = None
         self.vocabulary = Vocabulary.load(self.spec.directory(), self)
+        self._understood: dict[str, Any] = {}
 
     @property
     def text(self):
@@ -134,11 +139,66 @@ class Pipeline:
         return name
 
     # ------------------------------------------------------------------------------------------------
+    def understand(self, prompt: str):
+        """What this model makes of ``prompt`` (:func:`gen3d.text.understand.understand`), cached per prompt."""
+        from gen3d.text.understand import understand
+
+        if prompt not in self._understood:
+            if len(self._understood) > 4096:
+                self._understood.clear()
+            self._understood[prompt] = understand(prompt, self.vocabulary)
+        return self._understood[prompt]
+
+    def conditioning_texts(self, prompts: list[str], conditioning: str | None = None) -> list[str]:
+        """What the model is conditioned on: each prompt's canonical caption (``caption``, the default for a
+        model with a vocabulary, see :data:`CONDITIONING`), the prompt itself (``prompt``)."""
+        mode = self._conditioning(conditioning)
+        if mode == "prompt":
+            return list(prompts)
+        return [self.understand(p).caption or p for p in prompts]
+
+    def _conditioning(self, conditioning: str | None) -> str:
+        mode = conditioning or (CONDITIONING if self.vocabulary.entries else "prompt")
+        if mode not in CONDITIONING_MODES:
+            raise ValueError(f"unknown conditioning {mode!r}: use one of {', '.join(CONDITIONING_MODES)}")
+        return mode
+
+    def _embed(self, prompts: list[str], conditioning: str | None):
+        import torch
+
+        mode = self._conditioning(conditioning)
+        if mode == "blend":  # the prompt's and the caption's vectors averaged (unit length again)
+            a = self.text.encode(prompts)
+            b = self.text.encode(self.conditioning_texts(prompts, "caption"))
+            return torch.nn.functional.normalize(a + b, dim=-1)
+        return self.text.encode(self.conditioning_texts(prompts, mode))
+
+    def exact_colors(self, clouds: list[PointCloud], prompts: list[str], color: str | None = None) -> list[PointCloud]:
+        """Give each cloud the exact colour its prompt names when that is a shade or hex code the training
+        palette does not have ("crimson", "#aa2222"), or ``color`` for all: the colour region the model
+        painted in the nearest palette colour moves to it in CIELAB, shading kept (gen3d.pointcloud.color)."""
+        from gen3d.pointcloud.color import recolor
+        from gen3d.text.colors import nearest_palette_name, resolve_color
+
+        forced = resolve_color(color) if color else None
+        out = []
+        for cloud, prompt in zip(clouds, prompts, strict=True):
+            target = forced or self.understand(prompt).color
+            if target is None or (forced is None and target.source == "palette"):
+                out.append(cloud)
+                continue
+            near = resolve_color(nearest_palette_name(target.rgb)).rgb
+            out.append(PointCloud(cloud.xyz, recolor(cloud.rgb, target.rgb, near=near)))
+        return out
+
     def sample_points(self, prompts: list[str], seeds: list[int], *, steps: int | None = None,
                       guidance: float | None = None, sampler: str | None = None, points: int | None = None,
                       progress: StageProgress | None = None, cancel: Any = None,
-                      upsample_steps: int | None = None) -> list[PointCloud]:
-        """``steps`` sets the base model's steps, ``upsample_steps`` the upsampler's (default: each config's)."""
+                      upsample_steps: int | None = None, conditioning: str | None = None,
+                      color: str | None = None, exact_color: bool = True) -> list[PointCloud]:
+        """``steps`` sets the base model's steps, ``upsample_steps`` the upsampler's (default: each config's);
+        ``conditioning`` what the model reads (:meth:`conditioning_texts`); ``color`` / ``exact_color``:
+        :meth:`exact_colors`."""
         from gen3d.diffusion.clouds import sample_clouds
 
         def report(stage):
@@ -146,14 +206,14 @@ class Pipeline:
 
         if progress:
             progress("encode", 0.0)
-        emb = self.text.encode(prompts).to(self.device)
+        emb = self._embed(prompts, conditioning).to(self.device)
         if progress:
             progress("encode", 1.0)
         clouds = sample_clouds(self.base, self.base_config, emb, points=points, seeds=seeds, sampler=sampler,
                                steps=steps, guidance=guidance, progress=report("diffuse"), cancel=cancel)
         if self.upsampler is not None:
             clouds = self._upsample(clouds, seeds, report("upsample"), cancel, steps=upsample_steps)
-        return clouds
+        return self.exact_colors(clouds, prompts, color) if exact_color or color else clouds
 
     def _upsample(self, clouds, seeds, progress, cancel, steps: int | None = None) -> list[PointCloud]:
         from gen3d.diffusion.clouds import upsample_clouds
@@ -166,8 +226,13 @@ class Pipeline:
                       mesher: str | None = None, texture_size: int = 1024, max_faces: int | None = None,
                       size: float | None = None, lods: int = 0, points_only: bool = False,
                       progress: StageProgress | None = None, cancel: Any = None,
-                      mesh_resolution: int | None = None, upsample_steps: int | None = None) -> list[Asset]:
-        """Generate several prompts, batched through the diffusion model together."""
+                      mesh_resolution: int | None = None, upsample_steps: int | None = None,
+                      conditioning: str | None = None, color: str | None = None) -> list[Asset]:
+        """Generate several prompts, batched through the diffusion model together. ``conditioning``: what the
+        model reads (:meth:`conditioning_texts`); ``color``: an exact colour for every asset (any name or hex
+        code :func:`gen3d.text.colors.resolve_color` takes)."""
+        from gen3d.text.understand import warnings_for
+
         cleaned, warnings = [], []
         for p in prompts:
             c, w = clean_prompt(p)
@@ -178,8 +243,14 @@ class Pipeline:
             raise ValueError("give one seed per prompt")
         mesher = mesher or self.default_mesher
         t0 = time.perf_counter()
+        if color:
+            from gen3d.text.colors import resolve_color
+
+            resolve_color(color)  # a one-line error before any work
+        mode = self._conditioning(conditioning)
         clouds = self.sample_points(cleaned, seeds, steps=steps, guidance=guidance, sampler=sampler, points=points,
-                                    progress=progress, cancel=cancel, upsample_steps=upsample_steps)
+                                    progress=progress, cancel=cancel, upsample_steps=upsample_steps,
+                                    conditioning=mode, color=color)
         t_points = time.perf_counter() - t0
         assets = []
         for prompt, seed, cloud in zip(cleaned, seeds, clouds, strict=True):
@@ -187,7 +258,12 @@ class Pipeline:
                                  guidance=guidance, sampler=sampler, points=len(cloud),
                                  mesher=None if points_only else mesher, texture_size=texture_size,
                                  max_faces=max_faces, size=size)
-            meta["warnings"] = warnings + self.vocabulary.warnings(prompt)
+            u = self.understand(prompt)
+            meta["understood"] = u.to_dict()
+            meta["conditioning"] = {"mode": mode, "text": self.conditioning_texts([prompt], mode)[0]}
+            if color:
+                meta["parameters"]["color"] = color
+            meta["warnings"] = warnings + warnings_for(u, self.vocabulary)
             asset = Asset(prompt, seed, cloud, None, meta, {"points": t_points / len(cleaned)})
             if not points_only:
                 if _is_cancelled(cancel):
@@ -209,7 +285,7 @@ class Pipeline:
 
         if progress:
             progress("mesh", 0.0)
-        size = size if size is not None else self.vocabulary.real_size(prompt)
+        size = size if size is not None else self.vocabulary.real_size(prompt, self.understand(prompt).category)
         extra = {} if resolution is None else {"resolution": int(resolution)}  # None: the mesher's default
         out = mesh_and_texture(cloud, mesher=self._mesher(mesher or self.default_mesher),
                                texture_size=texture_size,
@@ -222,110 +298,6 @@ class Pipeline:
     def metadata(self, prompt: str, seed: int, **params) -> dict:
         return {"prompt": prompt, "seed": int(seed), "model": self.spec.name, "generator": f"gen3d {__version__}",
                 "parameters": {k: v for k, v in params.items() if v is not None}}
-
-
-VOCAB_VECTORS = "vocab.safetensors"
-
-
-def phrases_digest(phrases: list[str]) -> str:
-    import hashlib
-
-    return hashlib.sha256("\n".join(phrases).encode()).hexdigest()
-
-
-class Vocabulary:
-    """What a model knows: its category names, synonyms and real sizes, with text vectors to compare a
-    prompt against (``vocab.json`` beside the weights). Models without one get no warnings."""
-
-    def __init__(self, entries: list[dict], owner, threshold: float, directory: Path | None = None):
-        self.entries, self.owner, self.threshold, self.directory = entries, owner, threshold, directory
-        self._vectors: torch.Tensor | None = None
-        self._prompt_vectors: dict[str, torch.Tensor] = {}
-
-    @classmethod
-    def load(cls, directory: Path, owner) -> Vocabulary:
-        """``owner.text`` is the text encoder (looked up only when a prompt is first checked)."""
-        import json
-
-        p = Path(directory) / "vocab.json"
-        if not p.is_file():
-            return cls([], owner, 0.0)
-        data = json.loads(p.read_text())
-        return cls(data["entries"], owner, float(data.get("threshold", 0.5)), Path(directory))
-
-    @property
-    def text(self):
-        return self.owner.text
-
-    @property
-    def vectors(self) -> torch.Tensor | None:
-        """The phrases' text vectors: read from ``vocab.safetensors`` when it was written for these phrases
-        and this encoder (``scripts/make_vocab.py``), else encoded now (slower start, same result)."""
-        if self._vectors is None and self.entries:
-            phrases = [e["phrase"] for e in self.entries]
-            self._vectors = self._cached_vectors(phrases)
-            if self._vectors is None:
-                self._vectors = self.text.encode(phrases).cpu()
-        return self._vectors
-
-    def _cached_vectors(self, phrases: list[str]) -> torch.Tensor | None:
-        if self.directory is None or not (self.directory / VOCAB_VECTORS).is_file():
-            return None
-        from safetensors import safe_open
-
-        try:
-            with safe_open(str(self.directory / VOCAB_VECTORS), "pt") as f:
-                meta = f.metadata() or {}
-                if meta.get("phrases_sha256") != phrases_digest(phrases) or meta.get("encoder") != self.text.name:
-                    return None
-                vectors = f.get_tensor("vectors").float()
-        except Exception:  # unreadable cache: encode instead
-            return None
-        return vectors if vectors.shape == (len(phrases), self.text.dim) else None
-
-    def prompt_vector(self, prompt: str) -> torch.Tensor:
-        if prompt not in self._prompt_vectors:
-            self._prompt_vectors = {prompt: self.text.encode([prompt])[0].cpu()}  # keep only the latest
-        return self._prompt_vectors[prompt]
-
-    def nearest(self, prompt: str, k: int = 3) -> list[tuple[float, dict]]:
-        if self.vectors is None:
-            return []
-        sims = (self.vectors @ self.prompt_vector(prompt)).tolist()
-        order = sorted(range(len(sims)), key=lambda i: -sims[i])
-        out, seen = [], set()
-        for i in order:
-            cat = self.entries[i]["category"]
-            if cat not in seen:
-                seen.add(cat)
-                out.append((sims[i], self.entries[i]))
-            if len(out) == k:
-                break
-        return out
-
-    def warnings(self, prompt: str) -> list[str]:
-        near = self.nearest(prompt)
-        if not near or near[0][0] >= self.threshold:
-            return []
-        names = ", ".join(e["category"] for _, e in near)
-        return [f"'{prompt}' is outside what this model knows (closest: {names}); results will look like those. "
-                "For open-vocabulary prompts try --model point-e-40m (GPU recommended)."]
-
-    def _best(self, prompt: str) -> dict | None:
-        near = self.nearest(prompt, k=1)
-        return near[0][1] if near and near[0][0] >= self.threshold else None
-
-    def real_size(self, prompt: str) -> float | None:
-        e = self._best(prompt)
-        return None if e is None else e.get("size_m")
-
-    def material(self, prompt: str) -> str | None:
-        words = set(prompt.lower().replace(",", " ").split())
-        for m in ("wooden", "wood", "metal", "metallic", "steel", "iron", "plastic", "stone", "glass", "ceramic",
-                  "leather", "fabric", "gold", "golden", "silver", "marble", "concrete"):
-            if m in words:
-                return m
-        return None
 
 
 _CACHE: dict[tuple[str, str], Pipeline] = {}

@@ -33,8 +33,8 @@ def main() -> None:
     # The phrases' text vectors, so that a cold start does not encode them all again (fp16, ~0.2 MB).
     from safetensors.torch import save_file
 
-    from gen3d.pipeline import VOCAB_VECTORS, phrases_digest
     from gen3d.text import get_text_encoder
+    from gen3d.text.vocab import VOCAB_VECTORS, phrases_digest
 
     encoder = get_text_encoder(a.encoder)
     phrases = [e["phrase"] for e in entries]

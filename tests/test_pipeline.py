@@ -111,7 +111,7 @@ def test_out_of_vocabulary_prompts_warn_and_name_the_nearest_categories(tiny_mod
 
     # make_vocab.py also stored the phrases' vectors: a cold start reads them instead of encoding 100s of
     # phrases, with the same result; a stale file (other phrases) is ignored, a damaged one too.
-    from gen3d.pipeline import VOCAB_VECTORS
+    from gen3d.text.vocab import VOCAB_VECTORS
 
     cached = pipe.vocabulary.vectors
     phrases = [e["phrase"] for e in pipe.vocabulary.entries]

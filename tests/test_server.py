@@ -83,6 +83,8 @@ def test_job_runs_with_progress_and_serves_a_glb(api, tiny_model):
     assert final["options"]["texture_size"] == 256 and final["options"]["steps"] == 8
     assert final["options"]["mesh_resolution"] == 64  # from the fast preset
     assert final["metadata"]["seed"] == 11 and final["metadata"]["model"] == str(tiny_model)
+    # the job record says how the prompt was understood (the tiny model has no vocabulary: the colour only)
+    assert final["understood"] == "nothing this model knows, red" == final["metadata"]["understood"]["summary"]
     res = api.get(f"/v1/jobs/{job['id']}/result")
     assert res.status_code == 200 and res.headers["content-type"] == "model/gltf-binary"
     assert res.headers["x-gen3d-seed"] == "11"
@@ -163,6 +165,7 @@ def test_failure_carries_the_real_cause(api):
     (b'{"prompt": "a chair", "mesher": "magic"}', 422, "mesher"),
     (b'{"prompt": "a chair", "thumbnail": "yes"}', 422, "thumbnail"),
     (b'{"prompt": "a chair", "colour": "red"}', 422, "unknown field 'colour'"),
+    (b'{"prompt": "a chair", "color": "blurple"}', 422, "unknown colour 'blurple'"),
     (b'{"seed": 1}', 422, "prompt"),
     (b'{"prompt": ""}', 422, "prompt"),
     (b'{"prompt": "    "}', 422, "the prompt is empty"),

@@ -39,6 +39,9 @@ def _tasks_from(settings) -> list[Task]:
 def _import_task(context, task: Task) -> bpy.types.Object:
     obj = importer.import_glb(context, task.path, task.prompt, task.seed, task.model, task.job_id or "",
                               target_size=task.size)
+    if task.understood:  # the server's reading of the prompt, on the object and in the panel
+        obj["gen3d_understood"] = task.understood
+        STATE.last_understood = task.understood
     try:
         history().add(task.prompt, task.seed, task.quality, task.size, task.job_id, task.model,
                       str(task.path) if task.path else None, str(task.thumbnail) if task.thumbnail else None)

@@ -31,6 +31,8 @@ def evaluate(
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | mps."),
     classifier: Path = typer.Option(None, "--classifier", help="The judge's weights (default: the bundled "
                                     "assets/eval/classifier.safetensors)."),
+    conditioning: str = typer.Option(None, "--conditioning", help="What the model reads: caption (the understood "
+                                     "object in its training words; the default), prompt (as typed) or blend."),
 ) -> None:
     """Sample every prompt SEEDS times and print the metrics table.
 
@@ -44,7 +46,7 @@ def evaluate(
     extra = {} if classifier is None else {"classifier": classifier}
     res = run_guarded(run_eval, prompts, model=model, seeds=seeds, points=points, steps=steps, guidance=guidance,
                       limit=limit, device=device, sheet=sheet, first_seed=first_seed,
-                      log=lambda m: typer.echo(m, err=True), **extra)
+                      log=lambda m: typer.echo(m, err=True), conditioning=conditioning, **extra)
     from rich.console import Console
     from rich.table import Table
 

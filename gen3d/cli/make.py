@@ -68,6 +68,12 @@ def register(app: typer.Typer) -> None:
         preview: Path = typer.Option(None, "--preview", help="Also render a PNG preview here."),
         points_only: bool = typer.Option(False, "--points-only", help="Stop after diffusion; write a PLY cloud."),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+        explain: bool = typer.Option(False, "--explain", help="Say how the prompt was understood (category, "
+                                     "colour, material, size) and what the model was conditioned on."),
+        color: str = typer.Option(None, "--color", help="Exact main colour: a colour name or hex code, e.g. "
+                                  "crimson or \"#aa2222\" (default: the colour the prompt names)."),
+        conditioning: str = typer.Option(None, "--conditioning", help="What the model reads: caption (the "
+                                         "understood object in its training words; default), prompt, blend."),
         force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
         debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
@@ -81,7 +87,7 @@ def register(app: typer.Typer) -> None:
         """
         run_guarded(_make, prompt, output, fmt, seed, variations, steps, guidance, model, device, mesher,
                     texture_size, max_faces, lods, size, preview, points_only, as_json, force, quiet,
-                    mesh_resolution=mesh_resolution)
+                    mesh_resolution=mesh_resolution, explain=explain, color=color, conditioning=conditioning)
 
 
 def reproduce_command(seed: int) -> str:
@@ -125,7 +131,8 @@ def _plan_outputs(prompt: str, output: Path | None, fmt: str | None, seeds: list
 
 
 def _make(prompt, output, fmt, seed, variations, steps, guidance, model, device, mesher, texture_size, max_faces,
-          lods, size, preview, points_only, as_json, force, quiet, mesh_resolution=None) -> None:
+          lods, size, preview, points_only, as_json, force, quiet, mesh_resolution=None, explain=False, color=None,
+          conditioning=None) -> None:
     import secrets
 
     from gen3d.atomic import check_outputs
@@ -135,6 +142,12 @@ def _make(prompt, output, fmt, seed, variations, steps, guidance, model, device,
 
     prompt, _ = clean_prompt(prompt)
     check_resolution(mesh_resolution)  # before any slow work
+    if color is not None:
+        from gen3d.text.colors import resolve_color
+
+        resolve_color(color)
+    if conditioning is not None and conditioning not in ("caption", "prompt", "blend"):
+        fail(f"unknown --conditioning {conditioning!r}: use caption, prompt or blend")
     if variations < 1 or variations > 64:
         fail("--variations must be between 1 and 64")
     seed = secrets.randbelow(2**31) if seed is None else seed
@@ -165,10 +178,16 @@ def _make(prompt, output, fmt, seed, variations, steps, guidance, model, device,
         def progress(stage: str, frac: float) -> None:
             bar.update(task, completed=STAGES.index(stage) + min(max(frac, 0.0), 1.0), stage=stage)
 
+        if explain:
+            u = pipe.understand(prompt)
+            console.print(f"understood as: {u.summary()}")
+            console.print(f"conditioned on: {pipe.conditioning_texts([prompt], conditioning)[0]!r}"
+                          + (f"; exact colour {color}" if color else ""))
+
         assets = pipe.generate_many([prompt] * len(seeds), seeds=seeds, steps=steps, guidance=guidance,
                                     mesher=mesher, texture_size=texture_size, max_faces=max_faces, size=size,
                                     lods=lods, points_only=points_only, progress=progress,
-                                    mesh_resolution=mesh_resolution)
+                                    mesh_resolution=mesh_resolution, conditioning=conditioning, color=color)
         progress("export", 0.0)
         written = []
         for asset, out in zip(assets, outs, strict=True):
@@ -186,6 +205,8 @@ def _make(prompt, output, fmt, seed, variations, steps, guidance, model, device,
         "prompt": prompt, "model": pipe.spec.name, "seeds": seeds, "files": [str(p) for p in written],
         "seconds": round(total, 2), "timings_s": [{k: round(v, 3) for k, v in a.timings.items()} for a in assets],
         "warnings": sorted({w for a in assets for w in a.metadata.get("warnings", [])}),
+        "understood": assets[0].metadata.get("understood", {}).get("summary"),
+        "conditioning": assets[0].metadata.get("conditioning"),
     }
     if as_json:
         typer.echo(json.dumps(summary, indent=2))

@@ -63,7 +63,11 @@ def real_clouds(category: str, n: int, points: int, offset: int = 0) -> list[np.
 def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int = 2, points: int | None = None,
              steps: int | None = None, guidance: float | None = None, batch: int = 16, limit: int | None = None,
              classifier: str | Path = DEFAULT_CLASSIFIER, real_per_category: int = 8, device: str = "auto",
-             sheet: str | Path | None = None, first_seed: int = 0, log=print) -> dict:
+             sheet: str | Path | None = None, first_seed: int = 0, log=print, conditioning: str | None = None,
+             mesh: bool = True, mesh_sheet: str | Path | None = None, mesh_reference: int = 4) -> dict:
+    """Sample and score a prompt file. ``mesh`` (default on) also runs every sample through the mesh + texture
+    stage ``gen3d make`` runs and scores the final assets (gen3d.eval.mesh_eval), with ``mesh_reference``
+    ground-truth meshes per category for the geometry figures; ``mesh_sheet``: a PNG of the final meshes."""
     from gen3d.data.appearance import COLORS
     from gen3d.eval.classifier import Classifier
     from gen3d.eval.metrics import color_matches, coverage_mmd, diversity, frechet_distance, inception_score
@@ -83,7 +87,7 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
     for j in range(0, len(jobs), batch):
         chunk = jobs[j : j + batch]
         clouds += pipe.sample_points([r["prompt"] for _, r, _ in chunk], job_seeds[j : j + batch],
-                                     steps=steps, guidance=guidance, points=n_points)
+                                     steps=steps, guidance=guidance, points=n_points, conditioning=conditioning)
         log(f"sampled {len(clouds)}/{len(jobs)} ({time.time() - t0:.0f} s)")
     sample_seconds = (time.time() - t0) / len(jobs)
     labels = clf.labels
@@ -118,7 +122,7 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
         else float("nan")
     result = {
         "model": model, "classifier": str(classifier), "prompts": len(rows), "seeds": seeds, "samples": len(jobs),
-        "first_seed": first_seed, "points": n_points,
+        "first_seed": first_seed, "points": n_points, "conditioning": pipe._conditioning(conditioning),
         "steps": int(steps or sampler.get("steps", 64)),
         "guidance": float(sampler.get("guidance_scale", 3.0) if guidance is None else guidance),
         "sampler": str(sampler.get("name", "heun")), "spacing": float(sampler.get("spacing", 1.0)),
@@ -141,6 +145,16 @@ def evaluate(prompts_file: str | Path, *, model: str = "gen3d-small", seeds: int
             for k, ((_, r, _), seed, p) in enumerate(zip(jobs, job_seeds, pred, strict=True))
         ],
     }
+    result["mesh_scored"] = bool(mesh)
+    if mesh:
+        from gen3d.eval.mesh_eval import score_meshes
+
+        mesh_result, per_mesh = score_meshes(pipe, clouds, jobs, job_seeds, clf, fa, n_points,
+                                             reference_per_category=mesh_reference, seed_base=REAL_SEED_BASE,
+                                             sheet=mesh_sheet, log=log)
+        result.update(mesh_result)
+        for row, extra in zip(result["per_sample"], per_mesh, strict=True):
+            row.update(extra)
     if sheet:
         from gen3d.render import contact_sheet, render_points
 
@@ -199,3 +213,44 @@ def format_table(r: dict) -> list[tuple[str, str, str]]:
         ("MMD (Chamfer)", f(r["mmd"]), "lower is better"),
         ("seconds / sample", f(r["seconds_per_sample"], 2), f"{r['points']} points"),
     ]
+
+
+def mesh_column(r: dict) -> list[str]:
+    """The final-mesh value beside each row of :func:`format_table` ("" where only clouds have one)."""
+    if not r.get("mesh_scored"):
+        return [""] * 8
+
+    def f(x, d=3):
+        return "n/a" if x is None else f"{x:.{d}f}"
+
+    def pm(x, se):
+        return f(x) if x is None or se is None else f"{x:.3f} ± {se:.3f}"
+
+    failed = f", {r['mesh_failures']} failed" if r.get("mesh_failures") else ""
+    return [pm(r["mesh_category_accuracy"], r.get("mesh_category_accuracy_se")),
+            pm(r["mesh_color_accuracy"], r.get("mesh_color_accuracy_se")),
+            f(r["mesh_pfid"], 2), f(r["mesh_pis"], 2), "", "", "",
+            f"+{f(r['mesh_seconds_per_sample'], 2)} mesh stage{failed}"]
+
+
+def geometry_rows(r: dict) -> list[tuple[str, str, str]]:
+    """(figure, final meshes, ground truth) rows of ``mesh_geometry``: overall means, and the genus of the
+    categories whose topology is known (torus, mug)."""
+    g = r.get("mesh_geometry")
+    if not g:
+        return []
+
+    def f(x, d=2):
+        return "n/a" if x is None else f"{x:.{d}f}"
+
+    o = g["overall"]
+    rows = [("roughness (mean dihedral, deg)", f(o["roughness_deg"]), f(o["roughness_deg_gt"])),
+            ("roughness ratio (generated / truth)", f(o["roughness_ratio"]), "1.00"),
+            ("boundary edges (holes)", f(o["boundary_edges"], 1), f(o["boundary_edges_gt"], 1)),
+            ("connected components", f(o["components"]), f(o["components_gt"])),
+            ("watertight fraction", f(o["watertight"]), f(o["watertight_gt"]))]
+    for c, x in g["genus"].items():
+        rows.append((f"genus of {c} (expected {x['expected']})",
+                     f"{f(x['genus_mean'])} mean, {f(x['expected_fraction'])} at {x['expected']}",
+                     f"{f(x['genus_gt_mean'])} mean, {f(x['expected_fraction_gt'])} at {x['expected']}"))
+    return rows

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_QUEUE = 64
 KEEP_FINISHED = 100
@@ -53,12 +53,20 @@ class JobRequest(BaseModel):
     mesh_resolution: int | None = Field(default=None, ge=32, le=512)
     max_faces: int | None = Field(default=None, ge=64, le=2_000_000)
     size: float | None = Field(default=None, gt=0.0, le=1000.0)
+    color: str | None = Field(default=None, min_length=1, max_length=64)  # an exact colour: name or hex code
     thumbnail: bool = True  # a small PNG preview (pyrender) next to the GLB
+
+    @field_validator("color")
+    @classmethod
+    def _known_color(cls, v: str | None) -> str | None:
+        from gen3d.text.colors import resolve_color
+
+        return None if v is None else resolve_color(v).name  # an unknown name: 422 with the one-line reason
 
     def options(self) -> dict[str, Any]:
         """The preset filled in by explicit fields: the keyword arguments for ``Pipeline.generate``."""
         opts = dict(PRESETS[self.quality])
-        for k in ("steps", "guidance", "mesher", "texture_size", "mesh_resolution", "max_faces", "size"):
+        for k in ("steps", "guidance", "mesher", "texture_size", "mesh_resolution", "max_faces", "size", "color"):
             v = getattr(self, k)
             if v is not None:
                 opts[k] = v
@@ -83,6 +91,7 @@ class Job:
     thumbnail: bool = True
     thumbnail_path: Path | None = None
     metadata: dict = field(default_factory=dict)
+    understood: str | None = None  # how the prompt was understood ("armchair, red (crimson), fabric")
     cancel: threading.Event = field(default_factory=threading.Event)
 
     def eta_s(self) -> float | None:
@@ -101,6 +110,7 @@ class Job:
             "elapsed_s": None if self.started is None else round((self.finished or time.time()) - self.started, 2),
             "result": f"/v1/jobs/{self.id}/result" if self.state == "done" else None,
             "thumbnail": f"/v1/jobs/{self.id}/thumbnail" if self.thumbnail_path is not None else None,
+            "understood": self.understood,
             "metadata": self.metadata,
         }
 
@@ -247,6 +257,7 @@ class JobManager:
 
         try:
             pipe = self.pipeline()
+            job.understood = pipe.understand(job.prompt).summary()
             progress("load", 1.0)
             if job.cancel.is_set():
                 raise Cancelled("cancelled while the model loaded")

@@ -108,6 +108,18 @@ def resolve_color(text: str) -> NamedColor:
                             f"'navy', or a hex code like '#aa2222'")
 
 
+def nearest_palette_name(rgb) -> str:
+    """The name of gen3d's palette colour nearest to ``rgb`` (sRGB 0..1) by CIEDE2000: the colour word the
+    model was trained on that comes closest to a shade ("crimson" -> "red")."""
+    import numpy as np
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    names = [n for n, _ in _palette().values()]
+    labs = rgb2lab(np.array([[v for _, v in _palette().values()]], dtype=np.float64))[0]
+    target = rgb2lab(np.asarray(rgb, dtype=np.float64).reshape(1, 1, 3))[0, 0]
+    return names[int(np.argmin(deltaE_ciede2000(labs, target[None].repeat(len(labs), 0))))]
+
+
 def color_names() -> list[str]:
     """Every name :func:`resolve_color` accepts in its canonical spelling (palette names, then CSS names)."""
     seen = [n for n, _ in _palette().values()]

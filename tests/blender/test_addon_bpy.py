@@ -116,6 +116,8 @@ def test_imported_object(facts):
     assert o["collections"] == ["Gen3D"] and facts["gen3d_collection_in_scene"]
     assert o["props"]["gen3d_prompt"] == "a red chair" and o["props"]["gen3d_seed"] == 7
     assert o["props"]["gen3d_model"] and len(o["props"]["gen3d_job_id"]) == 16
+    # the server's reading of the prompt travels with the object (the tiny model has no vocabulary: colour only)
+    assert "red" in o["props"]["gen3d_understood"]
     assert o["materials"] and o["image_sizes"] == [[256, 256]] and o["image_linked_to_base_color"]
     assert o["polygons"] > 100 and o["selected"] and o["active"]
     assert facts["seed_written_back"] == 7
