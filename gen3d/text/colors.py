@@ -28,7 +28,7 @@ class UnknownColorError(ValueError):
 class NamedColor:
     name: str  # canonical: the palette's name ("light grey"), else the CSS name ("crimson"), else "#rrggbb"
     rgb: tuple[float, float, float]  # sRGB in 0..1
-    source: str  # "palette", "css" or "hex"
+    source: str  # "palette", "css", "hex" or "shade" (a lighter or darker named colour)
 
 
 _HEX = re.compile(r"#(?:[0-9a-f]{3}|[0-9a-f]{6})")
@@ -69,10 +69,14 @@ def find_color(text: str) -> NamedColor | None:
     if not s:
         return None
     found = _lookup(s)
-    if found is None and " " in s:  # "navy blue" -> navy
+    if found is None and " " in s:
+        head, last = s.split(" ", 1)
+        if head in LIGHTER or head in DARKER:  # "pale grey" -> light grey, "deep red" -> dark red
+            return _shade(last, "light" if head in LIGHTER else "dark")
         head, last = s.rsplit(" ", 1)
-        if _lookup(last) is not None:
-            found = _lookup(head)
+        if " " not in head and head not in FUNCTION_WORDS and _lookup(last) is not None:
+            # "navy blue" -> navy; "reddish brown", "army green" -> the hue
+            found = (None if head.endswith("ish") else _lookup(head)) or _lookup(last)
     if found is None:  # "golden" -> gold, "reddish" -> red, "greyish" -> grey
         for suffix, add in (("dish", ""), ("ish", ""), ("ish", "e"), ("en", "")):
             if s.endswith(suffix) and len(s) > len(suffix) + 2:
@@ -80,6 +84,30 @@ def find_color(text: str) -> NamedColor | None:
                 if found is not None:
                     break
     return found
+
+
+LIGHTER = {"pale", "light", "pastel", "soft"}
+FUNCTION_WORDS = {"a", "an", "the", "in", "on", "with", "and", "or", "of", "for", "to", "at", "by", "its", "his",
+                  "her", "my", "your", "their", "our", "is", "painted", "all", "some"}
+DARKER = {"dark", "deep", "rich"}
+
+
+def _shade(text: str, way: str) -> NamedColor | None:
+    """"light"/"dark" + a colour: the table's own "light blue" / "dark red" when it has one, else the colour
+    with its CIELAB lightness moved by 20."""
+    base = find_color(text)
+    if base is None:
+        return None
+    named = _lookup(f"{way} {base.name}")
+    if named is not None:
+        return named
+    import numpy as np
+    from skimage.color import lab2rgb, rgb2lab
+
+    lab = rgb2lab(np.array(base.rgb, dtype=np.float64).reshape(1, 1, 3))
+    lab[..., 0] = np.clip(lab[..., 0] + (20 if way == "light" else -20), 0, 100)
+    rgb = tuple(round(float(c), 6) for c in np.clip(lab2rgb(lab), 0, 1).reshape(3))
+    return NamedColor(f"{way} {base.name}", rgb, "shade")
 
 
 def _lookup(s: str) -> NamedColor | None:

@@ -51,6 +51,7 @@ NOUN_COLOURS = {"snow", "linen", "wheat", "peru", "tomato", "salmon", "chocolate
 # words that end the object's own noun phrase: what follows describes parts, places or other things
 CLAUSE = re.compile(r"\s*(?:,|;|&|\b(?:and|plus|with|made|that|which|for|in|on|of|from|by|next|beside|under|"
                     r"above|at|to)\b)\s*")
+MIN_SIMILARITY = 0.3  # nearer than this, a prompt naming no category is made as its nearest one (with a warning)
 JOINING = {"and", "plus", "beside", "alongside", "next", "besides"}  # "a chair and a table": two objects
 
 
@@ -148,23 +149,66 @@ def find_colors(words: list[str], skip: set[int]) -> list[tuple[int, str, NamedC
                 continue
             c = find_color(text)
             if c is not None:
+                if n > 1 and c == find_color(words[i + n - 1]):  # "tiny crimson", "army green": the hue word
+                    text = words[i + n - 1]
                 out.append((i, text, c))
                 used |= span
     return sorted(out, key=lambda x: x[0])
 
 
+def fuzzy_names(words: list[str], names: dict[tuple[str, ...], str], is_word) -> list[tuple[int, int, str]]:
+    """(start, end, category) for misspelt names ("chiar", "tabel", "sheild"): a word that is not a word of the
+    text encoder's vocabulary (``is_word``; real words such as "plant" or "three" are never typos of "plane"
+    or "tree"), keeps the name's first letter and length give or take one, and is close to it."""
+    import difflib
+
+    single = {k[0]: c for k, c in names.items() if len(k) == 1}
+    out = []
+    for i, w in enumerate(words):
+        if len(w) < 4 or w.startswith("#") or is_word(w):
+            continue
+        alike = [n for n in single if n[0] == w[0] and abs(len(n) - len(w)) <= 1]
+        close = difflib.get_close_matches(w, alike, n=1, cutoff=0.75)
+        if close:
+            out.append((i, i + 1, single[close[0]]))
+    return out
+
+
+def _similarity_text(words: list[str]) -> str:
+    """The prompt without its colour, material and size words (they say little about the category and
+    would pull it towards captions with the same colour)."""
+    drop = {j for i, text, _ in find_colors(words, set()) for j in range(i, i + len(text.split()))}
+    kept = [w for j, w in enumerate(words) if j not in drop and w not in MATERIALS and w not in SIZE_WORDS]
+    return " ".join(kept or words)
+
+
 def understand(prompt: str, vocab=None, similarity: bool = True) -> Understanding:
     """What ``prompt`` asks of a model with vocabulary ``vocab`` (a :class:`gen3d.text.vocab.Vocabulary`;
-    None: colours, materials and sizes only). ``similarity=False`` skips the text encoder."""
+    None: colours, materials and sizes only). ``similarity=False`` skips the text encoder.
+
+    The category: the vocabulary's names in the prompt; when several are named in the object's own noun
+    phrase ("a rocket ship", "a barrel cactus") the text encoder picks among them, else the last (the head
+    noun). With no name, misspelt names and compounds ("chiar", "barstool") are tried, then the category whose
+    vocabulary phrases are nearest to the prompt (colour, material and size words left out)."""
     u = Understanding(prompt)
     words = words_of(prompt)
     entries = getattr(vocab, "entries", None) or []
-    matches = find_names(words, name_table(entries)) if entries else []
+    names = name_table(entries) if entries else {}
+    matches = find_names(words, names) if entries else []
     head_end = head_chunk_end(prompt, words)
-    in_head = [m for m in matches if m[0] < head_end] or matches
-    if in_head:
-        start, end, cat = in_head[-1]  # the head noun of the object's own noun phrase
-        u.category, u.how, u.score, u.noun = cat, "name", 1.0, " ".join(words[start:end])
+    cands, how = ([m for m in matches if m[0] < head_end] or matches), "name"
+    if not cands and entries and similarity:
+        fuzzy = fuzzy_names(words, names, vocab.is_word)
+        cands, how = ([m for m in fuzzy if m[0] < head_end] or fuzzy), "fuzzy"
+    sim_text = _similarity_text(words) if entries and similarity else None
+    named: set[int] = set()
+    if cands:
+        pick = cands[-1]  # the head noun of the object's own noun phrase
+        if sim_text is not None and len({c for _, _, c in cands}) > 1:
+            scores = vocab.category_scores(sim_text)
+            pick = max(reversed(cands), key=lambda m: scores.get(m[2], -1.0))
+        start, end, cat = pick
+        u.category, u.how, u.score, u.noun = cat, how, 1.0, " ".join(words[start:end])
         for s, e, other in matches:
             between = words[min(end, e) : max(start, s)]
             joined = bool(JOINING & set(between)) or any(
@@ -172,13 +216,11 @@ def understand(prompt: str, vocab=None, similarity: bool = True) -> Understandin
             if other != cat and joined and other not in u.others:
                 u.others.append(other)
         named = set(range(start, end))
-    else:
-        named = set()
-        if entries and similarity:
-            near = vocab.nearest(prompt, k=1)
-            if near and near[0][0] >= vocab.threshold:
-                u.category, u.how, u.score = near[0][1]["category"], "similar", float(near[0][0])
-                u.noun = near[0][1]["phrase"]
+    elif sim_text is not None:
+        scores = vocab.category_scores(sim_text)
+        best = max(scores, key=scores.get) if scores else None
+        if best is not None and scores[best] >= MIN_SIMILARITY:  # below the model's threshold it still warns
+            u.category, u.how, u.score = best, "similar", float(scores[best])
     colours = find_colors(words, named)
     colours.sort(key=lambda x: (x[0] >= head_end, x[0]))  # the object's own noun phrase first
     u.colors = [c for _, _, c in colours]
@@ -209,12 +251,14 @@ def canonical_caption(u: Understanding) -> str:
 
 
 def warnings_for(u: Understanding, vocab=None) -> list[str]:
-    """Warnings for a prompt naming nothing the model knows, or several objects."""
+    """Warnings for a prompt naming nothing the model knows well, or several objects."""
     out = []
-    if u.category is None and vocab is not None and getattr(vocab, "entries", None):
-        out += vocab.warnings(u.prompt) or [
-            f"'{u.prompt}' names nothing this model knows; closest: "
-            f"{', '.join(e['category'] for _, e in vocab.nearest(u.prompt))}"]
+    threshold = getattr(vocab, "threshold", 0.0)
+    if getattr(vocab, "entries", None) and (u.category is None or (u.how == "similar" and u.score < threshold)):
+        near = ", ".join(e["category"] for _, e in vocab.nearest(u.prompt)) if u.category is None else u.category
+        made = f"; it is made as the nearest: {u.category}" if u.category else ""
+        out.append(f"'{u.prompt}' is outside what this model knows (closest: {near}){made}. For open-vocabulary "
+                   "prompts try --model point-e-40m (GPU recommended).")
     if u.others:
         out.append(f"'{u.prompt}' names several objects ({', '.join([u.category, *u.others])}); one object is "
                    f"made: {u.category}")

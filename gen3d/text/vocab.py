@@ -86,6 +86,21 @@ class Vocabulary:
                 break
         return out
 
+    def is_word(self, word: str) -> bool:
+        """Whether ``word`` is one token of the text encoder's vocabulary (a real word, not a typo)."""
+        tok = getattr(self.text, "tokenizer", None)
+        return tok is None or tok.token_to_id(word) is not None
+
+    def category_scores(self, text: str) -> dict[str, float]:
+        """Each category's best cosine similarity between ``text`` and its phrases."""
+        if self.vectors is None:
+            return {}
+        sims = (self.vectors @ self.prompt_vector(text)).tolist()
+        out: dict[str, float] = {}
+        for e, s in zip(self.entries, sims, strict=True):
+            out[e["category"]] = max(out.get(e["category"], -1.0), s)
+        return out
+
     def warnings(self, prompt: str) -> list[str]:
         near = self.nearest(prompt)
         if not near or near[0][0] >= self.threshold:
