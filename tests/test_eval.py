@@ -64,11 +64,12 @@ def test_classifier_trains_and_evaluate_runs_end_to_end(tiny_cache, tiny_model, 
         {"prompt": "a red sphere", "category": "sphere", "color": "red"},
     ]))
     res = evaluate(prompts, model=str(tiny_model), seeds=2, steps=4, points=64, classifier=tmp_path / "clf.safetensors",
-                   real_per_category=3, device="cpu", sheet=tmp_path / "sheet.png", log=lambda m: 0)
+                   real_per_category=3, device="cpu", sheet=tmp_path / "sheet.png", log=lambda m: 0, mesh=False)
     assert res["samples"] == 4 and 0.0 <= res["category_accuracy"] <= 1.0 and res["color_prompts"] == 2
     assert np.isfinite(res["p_fid"]) and np.isfinite(res["p_fid_real_vs_real"])
     assert (tmp_path / "sheet.png").stat().st_size > 1000
-    assert len(format_table(res)) == 8
+    assert len(format_table(res)) == 8 and not res["mesh_scored"] and "mesh_pfid" not in res  # the final meshes:
+    # tests/test_eval_mesh.py
     p = res["category_accuracy"]
     assert res["category_accuracy_se"] == pytest.approx((p * (1 - p) / 4) ** 0.5)
     assert "±" in format_table(res)[0][1] and "2 samples" in format_table(res)[1][2]
@@ -91,7 +92,7 @@ def test_classifier_trains_and_evaluate_runs_end_to_end(tiny_cache, tiny_model, 
     r = CliRunner().invoke(app, ["eval", "--prompts", str(prompts), "--model", str(tiny_model), "--seeds", "1",
                                  "--steps", "2", "--guidance", "5", "--points", "64", "--first-seed", "3",
                                  "--classifier", str(tmp_path / "clf.safetensors"),
-                                 "--json", str(out), "--device", "cpu"])
+                                 "--json", str(out), "--device", "cpu", "--no-mesh"])
     assert r.exit_code == 0, r.output
     saved = json.loads(out.read_text())
     # --first-seed: a second set of samples (seed index 3 of each prompt: 1000 * prompt + 3)

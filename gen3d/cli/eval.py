@@ -33,6 +33,12 @@ def evaluate(
                                     "assets/eval/classifier.safetensors)."),
     conditioning: str = typer.Option(None, "--conditioning", help="What the model reads: caption (the understood "
                                      "object in its training words; the default), prompt (as typed) or blend."),
+    mesh: bool = typer.Option(True, "--mesh/--no-mesh", help="Also run every sample through the mesh + texture "
+                              "stage of gen3d make and score the final meshes (about 1 s per sample; on by "
+                              "default)."),
+    mesh_sheet: Path = typer.Option(None, "--mesh-sheet", help="Write a contact sheet PNG of the final meshes here."),
+    mesh_reference: int = typer.Option(4, "--mesh-reference", help="Ground-truth shapes per category, meshed the "
+                                       "same way, for the final meshes' geometry figures."),
 ) -> None:
     """Sample every prompt SEEDS times and print the metrics table.
 
@@ -41,21 +47,31 @@ def evaluate(
     if ctx.invoked_subcommand is not None:
         return
     from gen3d.eval.report import evaluate as run_eval
-    from gen3d.eval.report import format_table, weakest_lines
+    from gen3d.eval.report import format_table, geometry_rows, mesh_column, weakest_lines
 
     extra = {} if classifier is None else {"classifier": classifier}
     res = run_guarded(run_eval, prompts, model=model, seeds=seeds, points=points, steps=steps, guidance=guidance,
                       limit=limit, device=device, sheet=sheet, first_seed=first_seed,
-                      log=lambda m: typer.echo(m, err=True), conditioning=conditioning, **extra)
+                      log=lambda m: typer.echo(m, err=True), conditioning=conditioning, mesh=mesh,
+                      mesh_sheet=mesh_sheet, mesh_reference=mesh_reference, **extra)
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"{res['model']}: {res['prompts']} prompts x {res['seeds']} seeds")
-    for col in ("metric", "value", "reference"):
+    scored = bool(res.get("mesh_scored"))
+    for col in ("metric", "cloud", "final mesh", "reference") if scored else ("metric", "value", "reference"):
         table.add_column(col)
-    for row in format_table(res):
-        table.add_row(*row)
+    for (name, value, ref), mesh_value in zip(format_table(res), mesh_column(res), strict=True):
+        table.add_row(*((name, value, mesh_value, ref) if scored else (name, value, ref)))
     Console().print(table)
+    if scored:
+        geo = Table(title="final meshes: geometry (ground truth: procedural shapes of the same categories, "
+                    "meshed the same way)")
+        for col in ("figure", "final meshes", "ground truth"):
+            geo.add_column(col)
+        for row in geometry_rows(res):
+            geo.add_row(*row)
+        Console().print(geo)
     weak = weakest_lines(res)
     if weak:
         typer.echo("weakest categories: " + "; ".join(weak))

@@ -247,6 +247,7 @@ def geometry_rows(r: dict) -> list[tuple[str, str, str]]:
     rows = [("roughness (mean dihedral, deg)", f(o["roughness_deg"]), f(o["roughness_deg_gt"])),
             ("roughness ratio (generated / truth)", f(o["roughness_ratio"]), "1.00"),
             ("boundary edges (holes)", f(o["boundary_edges"], 1), f(o["boundary_edges_gt"], 1)),
+            ("non-manifold edges", f(o["nonmanifold_edges"], 1), f(o["nonmanifold_edges_gt"], 1)),
             ("connected components", f(o["components"]), f(o["components_gt"])),
             ("watertight fraction", f(o["watertight"]), f(o["watertight_gt"]))]
     for c, x in g["genus"].items():
