@@ -47,9 +47,10 @@ class Asset:
     timings: dict[str, float] = field(default_factory=dict)
 
     def save(self, path: str | Path, format: str | None = None, force: bool = False,
-             lods: int | None = None) -> list[Path]:
-        """Write the asset; the format comes from the suffix unless given (glb, obj, ply, usdz).
-        With no mesh (points only) a .ply of the point cloud is written."""
+             lods: int | None = None, preset: str | None = None, images: str | None = None) -> list[Path]:
+        """Write the asset; the format comes from the suffix unless given (glb, obj, ply, usdz, fbx).
+        With no mesh (points only) a .ply of the point cloud is written. ``preset`` (unity, unreal, godot, web)
+        names collision nodes the engine's way and sets FBX axes and units; ``images``: png, png9 or jpeg."""
         if self.mesh is None:
             from gen3d.export.cloud import save_cloud_ply
 
@@ -58,7 +59,8 @@ class Asset:
             return [save_cloud_ply(self.point_cloud, path, force=force)]
         from gen3d.export import export
 
-        return export(self.mesh, path, format=format, force=force, lods=lods, metadata=self.metadata)
+        return export(self.mesh, path, format=format, force=force, lods=lods, metadata=self.metadata,
+                      preset=preset, images=images)
 
 
 def clean_prompt(prompt: str) -> tuple[str, list[str]]:
@@ -227,10 +229,12 @@ class Pipeline:
                       size: float | None = None, lods: int = 0, points_only: bool = False,
                       progress: StageProgress | None = None, cancel: Any = None,
                       mesh_resolution: int | None = None, upsample_steps: int | None = None,
-                      conditioning: str | None = None, color: str | None = None) -> list[Asset]:
+                      conditioning: str | None = None, color: str | None = None, normal_map: bool = False,
+                      collision: str = "none") -> list[Asset]:
         """Generate several prompts, batched through the diffusion model together. ``conditioning``: what the
         model reads (:meth:`conditioning_texts`); ``color``: an exact colour for every asset (any name or hex
-        code :func:`gen3d.text.colors.resolve_color` takes)."""
+        code :func:`gen3d.text.colors.resolve_color` takes); ``normal_map``: bake the full-resolution surface into
+        a normal map for the mesh and its LODs; ``collision``: none, convex or decomposed hulls."""
         from gen3d.text.understand import warnings_for
 
         cleaned, warnings = [], []
@@ -247,6 +251,11 @@ class Pipeline:
             from gen3d.text.colors import resolve_color
 
             resolve_color(color)  # a one-line error before any work
+        if collision != "none" and not points_only:
+            from gen3d.mesh.collision import check_collision_mode, require_coacd
+
+            if check_collision_mode(collision) == "decomposed":
+                require_coacd()  # before any work
         mode = self._conditioning(conditioning)
         clouds = self.sample_points(cleaned, seeds, steps=steps, guidance=guidance, sampler=sampler, points=points,
                                     progress=progress, cancel=cancel, upsample_steps=upsample_steps,
@@ -270,7 +279,7 @@ class Pipeline:
                     raise Cancelled("cancelled before meshing")
                 asset.mesh = self.mesh(cloud, prompt=prompt, mesher=mesher, texture_size=texture_size,
                                        max_faces=max_faces, size=size, lods=lods, metadata=meta, progress=progress,
-                                       resolution=mesh_resolution)
+                                       resolution=mesh_resolution, normal_map=normal_map, collision=collision)
                 asset.timings.update(asset.mesh.timings)
             assets.append(asset)
         return assets
@@ -280,7 +289,8 @@ class Pipeline:
 
     def mesh(self, cloud: PointCloud, *, prompt: str = "", mesher: str | None = None, texture_size: int = 1024,
              max_faces: int | None = None, size: float | None = None, lods: int = 0, metadata: dict | None = None,
-             progress: StageProgress | None = None, resolution: int | None = None):
+             progress: StageProgress | None = None, resolution: int | None = None, normal_map: bool = False,
+             collision: str = "none"):
         from gen3d.texture.asset import mesh_and_texture
 
         if progress:
@@ -290,7 +300,8 @@ class Pipeline:
         out = mesh_and_texture(cloud, mesher=self._mesher(mesher or self.default_mesher),
                                texture_size=texture_size,
                                max_faces=max_faces, size_m=size, lods=lods, metadata=metadata,
-                               material_hint=self.vocabulary.material(prompt), **extra)
+                               material_hint=self.vocabulary.material(prompt), normal_map=normal_map,
+                               collision=collision, **extra)
         if progress:
             progress("texture", 1.0)
         return out

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up gen3d in ./.venv. Idempotent: safe to re-run.
-#   bash scripts/setup.sh           runtime (CLI, renderer, classical meshers, USDZ, server, CLIP)
-#   bash scripts/setup.sh --test    also test tools: pytest, ruff, the glTF validator, bpy, ray
+#   bash scripts/setup.sh           runtime (CLI, renderer, classical meshers, USDZ, server, CLIP, engines)
+#   bash scripts/setup.sh --test    also test tools: pytest, ruff, the glTF validator, bpy, ray, godot3-server
 # Environment: SKIP_APT=1 skips the Debian packages (e.g. when not root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,9 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # 1. Debian packages: headless EGL rendering (pyrender), open3d's libusb, OpenMP.
 APT_PKGS="libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 libusb-1.0-0 libgomp1"
+# --test also: Godot 3 headless (godot3-server, with the editor's importers) imports the GLBs the engine
+# presets write (tests/test_engines_godot.py)
+if [ "$WITH_TEST" = "1" ]; then APT_PKGS="$APT_PKGS godot3-server"; fi
 if [ "${SKIP_APT:-0}" != "1" ] && command -v apt-get >/dev/null 2>&1; then
   missing=""
   for p in $APT_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
@@ -40,7 +43,7 @@ if ! .venv/bin/python -c 'import torch, sys; sys.exit(0 if torch.__version__.sta
 fi
 
 # 3. The project with its extras (clip: transformers, already pulled in by the MiniLM encoder's package).
-EXTRAS="render,classical,usd,server,clip"
+EXTRAS="render,classical,usd,server,clip,engines"
 [ "$WITH_TEST" = "1" ] && EXTRAS="$EXTRAS,ray,test,docs"
 log "installing gen3d[$EXTRAS]"
 $PIP install -q -e ".[$EXTRAS]"

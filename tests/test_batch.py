@@ -59,7 +59,7 @@ def test_read_prompts_txt_csv_jsonl(tmp_path) -> None:
     ("p.jsonl", '{"prompt": "a", "seed": "x"}\n', "line 1: option seed must be int"),
     ("p.jsonl", '{"prompt": "a"\n', "line 1: not valid JSON"),
     ("p.jsonl", '{"seed": 3}\n', "line 1: the prompt is empty"),
-    ("p.jsonl", '{"prompt": "a", "format": "fbx"}\n', "unknown format 'fbx'"),
+    ("p.jsonl", '{"prompt": "a", "format": "stl"}\n', "unknown format 'stl'"),
     ("p.jsonl", '{"prompt": "a", "variations": 0}\n', "variations must be between 1 and 64"),
     ("p.csv", "text,seed\na chair,1\n", "header with a 'prompt' column"),
     ("p.csv", "prompt,steps\na chair,-3\n", "line 2: steps must be positive"),
@@ -174,7 +174,7 @@ def test_batch_manifest_failure_gallery_and_resume(tmp_path, tiny_model) -> None
 
 
 @pytest.mark.parametrize(("args", "match"), [
-    (["--format", "glb,fbx"], "unknown format 'fbx'"),
+    (["--format", "glb,stl"], "unknown format 'stl'"),
     (["--model", "no-such-model"], "unknown model 'no-such-model'"),
     (["--backend", "spark"], "unknown --backend 'spark'"),
     (["--address", "127.0.0.1:1"], "--address needs --backend ray"),

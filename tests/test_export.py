@@ -203,7 +203,7 @@ def test_unwritable_folder_and_bad_format(asset, tmp_path) -> None:
     with pytest.raises(OutputFolderError, match="writable"):
         export(asset, blocker / "out.glb")
     with pytest.raises(ExportFormatError, match=r"\.glb"):
-        export(asset, tmp_path / "out.fbx")
+        export(asset, tmp_path / "out.stl")
     with pytest.raises(ExportFormatError, match="LODs"):
         export(asset, tmp_path / "z.glb", lods=5)
     assert output_paths(tmp_path / "q.obj", lods=1)[-1].name == "q_LOD1_basecolor.png"

@@ -60,8 +60,8 @@ def test_variations_and_points_only(tiny_model, tmp_path):
     "args, message",
     [
         (["make", "   "], "prompt is empty"),
-        (["make", "a chair", "--format", "fbx"], "unknown --format"),
-        (["make", "a chair", "-o", "x.fbx"], "cannot write .fbx"),
+        (["make", "a chair", "--format", "stl"], "unknown --format"),
+        (["make", "a chair", "-o", "x.stl"], "cannot write .stl"),
         (["make", "a chair", "--model", "nope"], "unknown model"),
         (["make", "a chair", "--device", "tpu"], "unknown device"),
         (["make", "a chair", "--mesh-resolution", "8"], "--mesh-resolution 8 is out of range"),

@@ -84,7 +84,7 @@ def test_bad_options(tmp_path) -> None:
     blocker.write_text("x")
     cases = [
         (["-o", str(blocker / "x.glb")], "writable"),
-        (["-o", str(tmp_path / "x.fbx")], ".glb"),
+        (["-o", str(tmp_path / "x.stl")], ".glb"),
         (["-o", str(tmp_path / "x.glb"), "--mesher", "magic"], "unknown --mesher"),
         (["-o", str(tmp_path / "x.glb"), "--texture-size", "4"], "texture-size"),
         (["-o", str(tmp_path / "x.glb"), "-o", str(tmp_path / "x.glb")], "same file"),

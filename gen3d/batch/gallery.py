@@ -9,6 +9,7 @@ from gen3d.batch.jobs import Job
 from gen3d.batch.manifest import MANIFEST, read_manifest
 
 GALLERY = "index.html"
+ASSET_SUFFIXES = (".glb", ".obj", ".ply", ".usdz", ".fbx")  # linked from a card (LOD files are not)
 
 
 def write_gallery(out: Path, jobs: list[Job] | None = None) -> Path:
@@ -27,7 +28,8 @@ def write_gallery(out: Path, jobs: list[Job] | None = None) -> Path:
         else:
             img = '<div class="noimg">no preview</div>'
         links = " ".join(f'<a href="{esc(o["path"])}">{esc(Path(o["path"]).suffix.lstrip("."))}</a>'
-                         for o in r.get("outputs", []) if Path(o["path"]).suffix in (".glb", ".obj", ".ply", ".usdz"))
+                         for o in r.get("outputs", []) if Path(o["path"]).suffix in ASSET_SUFFIXES
+                         and "_LOD" not in Path(o["path"]).stem)
         if r.get("status") == "ok":
             secs = r.get("timings", {}).get("total")
             status = f'{links} <span class="t">{secs:.1f} s</span>' if secs is not None else links

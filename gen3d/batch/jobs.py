@@ -12,16 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMATS = ("glb", "obj", "ply", "usdz")
+FORMATS = ("glb", "obj", "ply", "usdz", "fbx")
 
 # option -> (type, check, message)
-_INT, _FLOAT, _STR = int, float, str
+_INT, _FLOAT, _STR, _BOOL = int, float, str, bool
 OPTIONS: dict[str, type] = {
     "seed": _INT, "variations": _INT, "steps": _INT, "guidance": _FLOAT, "sampler": _STR, "mesher": _STR,
     "texture_size": _INT, "max_faces": _INT, "size": _FLOAT, "format": _STR, "name": _STR,
+    "preset": _STR, "collision": _STR, "lods": _INT, "normal_map": _BOOL,
 }
 # options that change the generated asset (recorded in the manifest and compared on resume)
-GEN_OPTIONS = ("steps", "guidance", "sampler", "mesher", "texture_size", "max_faces", "size")
+GEN_OPTIONS = ("steps", "guidance", "sampler", "mesher", "texture_size", "max_faces", "size", "preset", "collision",
+               "lods", "normal_map")
 
 
 class BatchError(ValueError):
@@ -47,12 +49,14 @@ class Job:
     options: dict[str, Any]  # the generation options (GEN_OPTIONS), None dropped
 
     def outputs(self) -> list[str]:
-        """Output file names (relative to the batch folder) this job writes."""
+        """Output file names (relative to the batch folder) this job writes (LODs after the main file)."""
         names = []
         for fmt in self.formats:
-            names.append(f"{self.id}.{fmt}")
-            if fmt == "obj":
-                names += [f"{self.id}.mtl", f"{self.id}_basecolor.png"]
+            for level in range(int(self.options.get("lods", 0)) + 1):
+                stem = self.id if level == 0 else f"{self.id}_LOD{level}"
+                names.append(f"{stem}.{fmt}")
+                if fmt == "obj":
+                    names += [f"{stem}.mtl", f"{stem}_basecolor.png"]
         return names
 
     def to_dict(self) -> dict:
@@ -83,6 +87,11 @@ def _convert(key: str, value: Any, where: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError
             out = float(value)
+        elif kind is bool:
+            text = str(value).strip().lower()
+            if not isinstance(value, (bool, str)) or text not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            out = text in ("true", "1", "yes")
         else:
             if not isinstance(value, str):
                 raise ValueError
@@ -97,6 +106,16 @@ def _convert(key: str, value: Any, where: str) -> Any:
         raise BatchError(f"{where}: size must be positive (metres)")
     if key == "format":
         out = ",".join(parse_formats(out, where))
+    if key == "lods" and not 0 <= out <= 8:
+        raise BatchError(f"{where}: lods must be between 0 and 8")
+    if key == "collision" and out not in ("none", "convex", "decomposed"):
+        raise BatchError(f"{where}: collision must be none, convex or decomposed")
+    if key == "preset":
+        from gen3d.export.engines import PRESETS
+
+        if out.lower() not in PRESETS:
+            raise BatchError(f"{where}: unknown preset {out!r}; use one of {', '.join(PRESETS)}")
+        out = out.lower()
     return out
 
 
@@ -184,16 +203,25 @@ def _slug(prompt: str, limit: int = 40) -> str:
     return s[:limit].rstrip("_") or "asset"
 
 
-def plan(rows: list[Row], *, formats: list[str], batch_seed: int = 0, defaults: dict | None = None) -> list[Job]:
-    """Rows -> jobs (row x variation), with seeds, output formats and generation options resolved."""
+def plan(rows: list[Row], *, formats: list[str] | None, batch_seed: int = 0, defaults: dict | None = None) -> list[Job]:
+    """Rows -> jobs (row x variation), with seeds, output formats and generation options resolved. A row's
+    ``preset`` (or the batch's) fills the options and format neither the row nor the batch gives;
+    ``formats=None`` means the preset's format, else glb."""
+    from gen3d.export.engines import get_preset
+
     defaults = {k: v for k, v in (defaults or {}).items() if v is not None}
     jobs: list[Job] = []
     seen: set[str] = set()
     for r in rows:
         o = {**defaults, **r.options}
+        engine = get_preset(o.get("preset"))
+        if engine is not None:
+            for key in ("max_faces", "texture_size", "lods", "collision", "normal_map"):
+                o.setdefault(key, getattr(engine, key))
         variations = int(o.get("variations", 1))
         seed = int(o["seed"]) if "seed" in o else derived_seed(batch_seed, r.index)
-        fmts = parse_formats(o["format"]) if "format" in o else list(formats)
+        default_fmts = list(formats) if formats else [engine.format if engine is not None else "glb"]
+        fmts = parse_formats(o["format"]) if "format" in o else default_fmts
         base = f"{r.index:04d}_{_slug(o['name'] if 'name' in o else r.prompt)}"
         gen = {k: o[k] for k in GEN_OPTIONS if k in o}
         for v in range(variations):

@@ -26,11 +26,12 @@ def run_job(pipe: Any, job: Job, *, thumbnails: bool = True) -> dict:
         asset = pipe.generate(job.prompt, seed=job.seed, steps=o.get("steps"), guidance=o.get("guidance"),
                               sampler=o.get("sampler"), mesher=o.get("mesher"),
                               texture_size=o.get("texture_size", 1024), max_faces=o.get("max_faces"),
-                              size=o.get("size"))
+                              size=o.get("size"), lods=o.get("lods", 0), normal_map=bool(o.get("normal_map", False)),
+                              collision=o.get("collision", "none"))
         timings = {k: round(float(v), 4) for k, v in asset.timings.items() if k != "total"}
         t1 = time.perf_counter()
         for fmt in job.formats:
-            for p in asset.save(tmp / f"{job.id}.{fmt}", format=fmt):
+            for p in asset.save(tmp / f"{job.id}.{fmt}", format=fmt, preset=o.get("preset")):
                 result["files"][p.name] = p.read_bytes()
         timings["export"] = round(time.perf_counter() - t1, 4)
         if sorted(result["files"]) != sorted(job.outputs()):

@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
         prompts: Path = typer.Argument(..., help="Prompt file: .txt (one a line), .csv (prompt column + options) "
                                        "or .jsonl ({\"prompt\": ..., \"seed\": ..., ...} a line)."),
         out: Path = typer.Option(..., "--out", "-o", help="Output folder (assets, manifest.jsonl, index.html)."),
-        fmt: str = typer.Option("glb", "--format", help="Comma-separated formats: glb,obj,ply,usdz."),
+        fmt: str = typer.Option(None, "--format", help="Comma-separated formats: glb,obj,ply,usdz,fbx (default: "
+                                "the preset's, else glb)."),
         variations: int = typer.Option(None, "--variations", help="K variations per prompt (seeds s, s+1, ...)."),
         seed: int = typer.Option(0, "--seed", help="Batch seed: rows without a seed get one derived from it and "
                                  "their row number (recorded in the manifest)."),
@@ -37,6 +38,12 @@ def register(app: typer.Typer) -> None:
         texture_size: int = typer.Option(None, "--texture-size", help="Texture size in texels (default 1024)."),
         max_faces: int = typer.Option(None, "--max-faces", help="Face budget."),
         size: float = typer.Option(None, "--size", help="Largest dimension in metres."),
+        lods: int = typer.Option(None, "--lods", help="Also write K coarser levels per asset (ID_LOD1.glb, ...)."),
+        preset: str = typer.Option(None, "--preset", help="unity | unreal | godot | web: as gen3d make --preset; "
+                                   "explicit options and prompt-file columns override it."),
+        collision: str = typer.Option(None, "--collision", help="none | convex | decomposed collision hulls."),
+        normal_map: bool = typer.Option(None, "--normal-map/--no-normal-map", help="Bake normal maps for each "
+                                        "asset and its LODs (default: off, on with a preset)."),
         no_thumbnails: bool = typer.Option(False, "--no-thumbnails", help="Skip the pyrender thumbnails."),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-asset lines."),
@@ -53,12 +60,14 @@ def register(app: typer.Typer) -> None:
 
         run_guarded(_batch, prompts, out, fmt, variations, seed, resume, force, backend, address, workers,
                     cpus_per_worker, model, device, steps, guidance, mesher, texture_size, max_faces, size,
-                    not no_thumbnails, as_json, quiet)
+                    not no_thumbnails, as_json, quiet, lods=lods, preset=preset, collision=collision,
+                    normal_map=normal_map)
 
 
 def _batch(prompts, out, fmt, variations, seed, resume, force, backend, address, workers, cpus_per_worker, model,
-           device, steps, guidance, mesher, texture_size, max_faces, size, thumbnails, as_json, quiet) -> None:
-    from gen3d.batch.jobs import BatchError, parse_formats, plan, read_prompts
+           device, steps, guidance, mesher, texture_size, max_faces, size, thumbnails, as_json, quiet, lods=None,
+           preset=None, collision=None, normal_map=None) -> None:
+    from gen3d.batch.jobs import BatchError, _convert, parse_formats, plan, read_prompts
     from gen3d.batch.runner import run_batch
 
     if backend not in ("local", "ray"):
@@ -74,13 +83,16 @@ def _batch(prompts, out, fmt, variations, seed, resume, force, backend, address,
         if value is not None and value < 1:
             fail(f"{name} must be positive")
     try:
-        formats = parse_formats(fmt)
+        formats = parse_formats(fmt) if fmt is not None else None
         rows = read_prompts(prompts)
         defaults = {"variations": variations, "steps": steps, "guidance": guidance, "mesher": mesher,
-                    "texture_size": texture_size, "max_faces": max_faces, "size": size}
+                    "texture_size": texture_size, "max_faces": max_faces, "size": size, "lods": lods,
+                    "preset": preset, "collision": collision, "normal_map": normal_map}
+        defaults = {k: _convert(k, v, "options") for k, v in defaults.items() if v is not None}
         jobs = plan(rows, formats=formats, batch_seed=seed, defaults=defaults)
     except BatchError as e:
         fail(str(e))
+    _check_engine_tools(jobs)
     if backend == "ray":
         import importlib.util
 
@@ -137,6 +149,22 @@ def _batch(prompts, out, fmt, variations, seed, resume, force, backend, address,
             typer.secho(f"error: {summary['failed']} of {total} asset(s) failed; see {summary['manifest']} "
                         f"and re-run with --resume to retry them", err=True, fg=typer.colors.RED)
         raise typer.Exit(1)
+
+
+def _check_engine_tools(jobs) -> None:
+    """FBX needs Blender and decomposed collision needs CoACD: say so before any job runs."""
+    if any("fbx" in j.formats for j in jobs):
+        from gen3d.export.fbx import BlenderMissingError, require_blender
+
+        try:
+            require_blender()
+        except BlenderMissingError as e:
+            fail(str(e))
+    if any(j.options.get("collision") == "decomposed" for j in jobs):
+        from gen3d.mesh.collision import coacd_available
+
+        if not coacd_available():
+            fail("--collision decomposed needs CoACD: pip install 'gen3d[engines]' (or pip install coacd)")
 
 
 def _check_model(model: str) -> None:

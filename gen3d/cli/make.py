@@ -11,7 +11,7 @@ import typer
 
 from gen3d.cli.errors import debug_enabled, fail
 
-FORMATS = ("glb", "obj", "ply", "usdz")
+FORMATS = ("glb", "obj", "ply", "usdz", "fbx")
 
 
 def slug(prompt: str, limit: int = 48) -> str:
@@ -49,7 +49,8 @@ def register(app: typer.Typer) -> None:
     def make(
         prompt: str = typer.Argument(..., help="What to make, e.g. \"a red chair\"."),
         output: Path = typer.Option(None, "-o", "--output", help="Output file (default: a slug of the prompt)."),
-        fmt: str = typer.Option(None, "--format", help="glb | obj | ply | usdz (default: from -o, else glb)."),
+        fmt: str = typer.Option(None, "--format", help="glb | obj | ply | usdz | fbx (default: from -o, else the "
+                                "preset's, else glb; fbx needs Blender's bpy)."),
         seed: int = typer.Option(None, "--seed", help="Random seed (printed when not given)."),
         variations: int = typer.Option(1, "--variations", help="Make K variations (seeds seed, seed+1, ...)."),
         steps: int = typer.Option(None, "--steps", help="Diffusion steps (default: the model's)."),
@@ -58,11 +59,19 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | mps."),
         mesher: str = typer.Option(None, "--mesher", help="sdf | shell | poisson | alpha | ball (default: the "
                                    "model's choice: its learned decoder, sdf, for gen3d-small)."),
-        texture_size: int = typer.Option(1024, "--texture-size", help="Texture size in texels."),
+        texture_size: int = typer.Option(None, "--texture-size", help="Texture size in texels (default 1024)."),
         mesh_resolution: int = typer.Option(None, "--mesh-resolution", help="SDF grid resolution (default 128, "
                                             "or 64 for clouds of at most 512 points, such as gen3d-small's)."),
         max_faces: int = typer.Option(None, "--max-faces", help="Face budget (decimate before unwrapping)."),
-        lods: int = typer.Option(0, "--lods", help="Also write K coarser levels (NAME_LOD1.glb, ...)."),
+        lods: int = typer.Option(None, "--lods", help="Also write K coarser levels (NAME_LOD1.glb, ...; default 0)."),
+        preset: str = typer.Option(None, "--preset", help="unity | unreal | godot | web: the engine's format, "
+                                   "axes and units, face budget, texture size, LODs, collision and names "
+                                   "(docs/engines.md); explicit options override it."),
+        collision: str = typer.Option(None, "--collision", help="none | convex | decomposed: collision hulls "
+                                      "named the engine's way (decomposed needs coacd; default none)."),
+        normal_map: bool = typer.Option(None, "--normal-map/--no-normal-map", help="Bake the full-resolution "
+                                        "surface into a normal map for the mesh and each LOD (default: off, "
+                                        "on with a preset)."),
         size: float = typer.Option(None, "--size", help="Largest dimension in metres (default: the object's "
                                    "real size when known, else 1)."),
         preview: Path = typer.Option(None, "--preview", help="Also render a PNG preview here."),
@@ -87,7 +96,8 @@ def register(app: typer.Typer) -> None:
         """
         run_guarded(_make, prompt, output, fmt, seed, variations, steps, guidance, model, device, mesher,
                     texture_size, max_faces, lods, size, preview, points_only, as_json, force, quiet,
-                    mesh_resolution=mesh_resolution, explain=explain, color=color, conditioning=conditioning)
+                    mesh_resolution=mesh_resolution, explain=explain, color=color, conditioning=conditioning,
+                    preset=preset, collision=collision, normal_map=normal_map)
 
 
 def reproduce_command(seed: int) -> str:
@@ -115,7 +125,7 @@ def _plan_outputs(prompt: str, output: Path | None, fmt: str | None, seeds: list
     if output is not None:
         suffix = output.suffix.lower().lstrip(".")
         if suffix and suffix not in FORMATS:
-            fail(f"cannot write .{suffix} files: use .glb, .obj, .ply or .usdz")
+            fail(f"cannot write .{suffix} files: use .glb, .obj, .ply, .usdz or .fbx")
         fmt = fmt or suffix or "glb"
         base = output if output.suffix else output.with_suffix(f".{fmt}")
     else:
@@ -130,13 +140,28 @@ def _plan_outputs(prompt: str, output: Path | None, fmt: str | None, seeds: list
     return [base.with_name(f"{base.stem}_seed{s}{base.suffix}") for s in seeds]
 
 
+def _check_engine_tools(outs: list[Path], collision: str, points_only: bool) -> None:
+    """FBX needs Blender and --collision decomposed needs CoACD: say so before any slow work."""
+    from gen3d.mesh.collision import check_collision_mode, require_coacd
+
+    if points_only:
+        return
+    if check_collision_mode(collision) == "decomposed":
+        require_coacd()
+    if any(o.suffix.lower() == ".fbx" for o in outs):
+        from gen3d.export.fbx import require_blender
+
+        require_blender()
+
+
 def _make(prompt, output, fmt, seed, variations, steps, guidance, model, device, mesher, texture_size, max_faces,
           lods, size, preview, points_only, as_json, force, quiet, mesh_resolution=None, explain=False, color=None,
-          conditioning=None) -> None:
+          conditioning=None, preset=None, collision=None, normal_map=None) -> None:
     import secrets
 
     from gen3d.atomic import check_outputs
     from gen3d.export import output_paths
+    from gen3d.export.engines import apply_preset, get_preset
     from gen3d.mesh.reconstruct import check_resolution
     from gen3d.pipeline import STAGES, clean_prompt
 
@@ -152,7 +177,15 @@ def _make(prompt, output, fmt, seed, variations, steps, guidance, model, device,
         fail("--variations must be between 1 and 64")
     seed = secrets.randbelow(2**31) if seed is None else seed
     seeds = [seed + i for i in range(variations)]
+    engine = get_preset(preset)  # explicit options win over the preset's
+    if engine is not None and fmt is None and not points_only and (output is None or not output.suffix):
+        fmt = engine.format
+    opts = apply_preset(preset, texture_size=texture_size, max_faces=max_faces, lods=lods, collision=collision,
+                        normal_map=normal_map)
+    texture_size, max_faces = (1024 if opts["texture_size"] is None else opts["texture_size"]), opts["max_faces"]
+    lods, collision, normal_map = opts["lods"] or 0, opts["collision"] or "none", bool(opts["normal_map"])
     outs = _plan_outputs(prompt, output, fmt, seeds, points_only)
+    _check_engine_tools(outs, collision, points_only)
     planned = [p for o in outs for p in (output_paths(o, lods=lods) if not points_only else [o])]
     if preview is not None:
         planned.append(preview)
@@ -187,11 +220,12 @@ def _make(prompt, output, fmt, seed, variations, steps, guidance, model, device,
         assets = pipe.generate_many([prompt] * len(seeds), seeds=seeds, steps=steps, guidance=guidance,
                                     mesher=mesher, texture_size=texture_size, max_faces=max_faces, size=size,
                                     lods=lods, points_only=points_only, progress=progress,
-                                    mesh_resolution=mesh_resolution, conditioning=conditioning, color=color)
+                                    mesh_resolution=mesh_resolution, conditioning=conditioning, color=color,
+                                    normal_map=normal_map, collision=collision)
         progress("export", 0.0)
         written = []
         for asset, out in zip(assets, outs, strict=True):
-            written.extend(asset.save(out, force=force, lods=lods if not points_only else None))
+            written.extend(asset.save(out, force=force, lods=lods if not points_only else None, preset=preset))
         if preview is not None:
             from gen3d.render import render_asset_preview
 

@@ -15,7 +15,8 @@ def register(app: typer.Typer) -> None:
     def mesh(
         cloud: Path = typer.Argument(..., help="Coloured point cloud: .ply, .npz, .xyz, .txt, .csv (RGB optional)."),
         output: list[Path] = typer.Option(
-            ..., "-o", "--output", help="Output file(s): .glb, .obj (+.mtl, .png), .ply, .usdz; repeat for several."
+            ..., "-o", "--output", help="Output file(s): .glb, .obj (+.mtl, .png), .ply, .usdz, .fbx (with Blender); "
+            "repeat for several."
         ),
         mesher: str = typer.Option(
             "shell", "--mesher", help="shell (default, keeps thin parts) | sdf (gen3d-small's learned decoder; "

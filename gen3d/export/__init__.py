@@ -1,7 +1,8 @@
-"""Exporters: GLB, OBJ (+MTL+PNG), PLY, USDZ; format chosen from the file suffix.
+"""Exporters: GLB, OBJ (+MTL+PNG), PLY, USDZ, FBX (through Blender); format chosen from the file suffix.
 
 ``export(asset, "chair.glb", lods=2)`` also writes ``chair_LOD1.glb`` and ``chair_LOD2.glb`` from
-``asset.lods``. Every write is atomic and refuses to overwrite unless ``force``.
+``asset.lods``. Every write is atomic and refuses to overwrite unless ``force``. ``preset`` (unity, unreal,
+godot, web; see :mod:`gen3d.export.engines`) names collision nodes the engine's way and sets FBX axes and units.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from gen3d.atomic import OutputExistsError, OutputFolderError, atomic_write_bytes, check_outputs
 from gen3d.texture.asset import TexturedMesh
 
-FORMATS = {".glb": "glb", ".obj": "obj", ".ply": "ply", ".usdz": "usdz"}
+FORMATS = {".glb": "glb", ".obj": "obj", ".ply": "ply", ".usdz": "usdz", ".fbx": "fbx"}
 
 __all__ = [
     "FORMATS",
@@ -65,11 +66,21 @@ def output_paths(path: str | Path, format: str | None = None, lods: int = 0) -> 
     return out
 
 
-def _write_one(asset: TexturedMesh, path: Path, fmt: str, force: bool, metadata: dict | None) -> list[Path]:
+def _write_one(asset: TexturedMesh, path: Path, fmt: str, force: bool, metadata: dict | None,
+               preset: str | None = None, images: str | None = None) -> list[Path]:
+    from gen3d.export.engines import get_preset, naming_for
+
+    p = get_preset(preset)
+    images = images or (p.images if p is not None else "png")
     if fmt == "glb":
         from gen3d.export.glb import write_glb
 
-        return [write_glb(asset, path, force=force, metadata=metadata)]
+        naming = naming_for(preset, fmt) if (p is not None or asset.collision) else None
+        return [write_glb(asset, path, force=force, metadata=metadata, naming=naming, images=images)]
+    if fmt == "fbx":
+        from gen3d.export.fbx import write_fbx
+
+        return [write_fbx(asset, path, force=force, metadata=metadata, preset=preset, images=images)]
     if fmt == "obj":
         from gen3d.export.obj import write_obj
 
@@ -90,8 +101,11 @@ def export(
     force: bool = False,
     lods: int | None = None,
     metadata: dict | None = None,
+    preset: str | None = None,
+    images: str | None = None,
 ) -> list[Path]:
-    """Write ``asset`` (and ``lods`` of its LODs; default: all it has) -> the paths written."""
+    """Write ``asset`` (and ``lods`` of its LODs; default: all it has) -> the paths written. ``images``: png, png9
+    or jpeg (default: the preset's, else png; see :func:`gen3d.export.glb.encode_image`)."""
     fmt = format_for(path, format)
     n_lods = len(asset.lods) if lods is None else int(lods)
     if n_lods > len(asset.lods):
@@ -103,8 +117,15 @@ def export(
         from gen3d.export.usdz import require_usd
 
         require_usd()
+    if fmt == "fbx":
+        from gen3d.export.fbx import require_blender
+
+        require_blender()
+    from gen3d.export.engines import get_preset
+
+    get_preset(preset)  # an unknown preset fails before anything is written
     written: list[Path] = []
     for level in range(n_lods + 1):
         item = asset if level == 0 else asset.lods[level - 1]
-        written.extend(_write_one(item, lod_path(path, level), fmt, force, metadata))
+        written.extend(_write_one(item, lod_path(path, level), fmt, force, metadata, preset, images))
     return written

@@ -46,6 +46,24 @@ def encode_png(image: np.ndarray, compress_level: int = 1) -> bytes:
     return buf.getvalue()
 
 
+def encode_image(image: np.ndarray, kind: str = "png") -> tuple[bytes, str]:
+    """-> (bytes, MIME type). ``png`` (lossless, fast), ``png9`` (lossless, smallest) or ``jpeg`` (quality 92,
+    4:4:4; base colour only: a lossy normal map shades blocky)."""
+    from PIL import Image
+
+    if kind == "png":
+        return encode_png(image), "image/png"
+    if kind == "png9":
+        return encode_png(image, compress_level=9), "image/png"
+    if kind == "jpeg":
+        buf = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8), mode="RGB").save(
+            buf, format="JPEG", quality=92, subsampling=0, optimize=True
+        )
+        return buf.getvalue(), "image/jpeg"
+    raise ValueError(f"unknown image encoding {kind!r}: use png, png9 or jpeg")
+
+
 def _unit_normals(normals: np.ndarray) -> np.ndarray:
     n = np.asarray(normals, dtype=np.float64)
     length = np.linalg.norm(n, axis=1, keepdims=True)
@@ -98,8 +116,14 @@ def glb_bytes(
     metadata: dict | None = None,
     name: str = "gen3d_asset",
     vertex_color_attribute: str | None = DEFAULT_VERTEX_COLOR_ATTRIBUTE,
+    naming: str | None = None,
+    images: str = "png",
 ) -> bytes:
-    """Serialise ``asset`` to GLB bytes."""
+    """Serialise ``asset`` to GLB bytes. A normal map is written as ``normalTexture`` with a TANGENT attribute;
+    collision hulls as extra top-level nodes named by ``naming``'s engine convention (see
+    :func:`gen3d.export.engines.collision_nodes`; default godot). With a ``naming`` the material and the scene
+    are named after the asset too (engines file materials by name, and Godot names its root after the scene).
+    ``images``: png | png9 | jpeg (jpeg applies to the base colour only; normal maps stay lossless PNG)."""
     if vertex_color_attribute not in ("COLOR_0", "_COLOR_0", None):
         raise ValueError(f"vertex_color_attribute must be 'COLOR_0', '_COLOR_0' or None, got {vertex_color_attribute}")
     b = _Builder()
@@ -111,6 +135,11 @@ def glb_bytes(
     tex = np.asarray(asset.uvs, dtype=np.float32).copy()
     tex[:, 1] = 1.0 - tex[:, 1]  # glTF: (0, 0) is the top-left of the image
     attributes["TEXCOORD_0"] = b.accessor(tex, FLOAT, "VEC2", ARRAY_BUFFER)
+    if asset.normal_map is not None:
+        tangents = np.asarray(asset.tangents, dtype=np.float64).copy()
+        tangents[:, :3] /= np.maximum(np.linalg.norm(tangents[:, :3], axis=1, keepdims=True), 1e-30)
+        tangents[:, 3] = np.where(tangents[:, 3] < 0, -1.0, 1.0)
+        attributes["TANGENT"] = b.accessor(tangents.astype(np.float32), FLOAT, "VEC4", ARRAY_BUFFER)
     if vertex_color_attribute is not None:
         lin = srgb_to_linear(np.clip(asset.vertex_colors, 0.0, 1.0))
         rgba = np.concatenate([np.round(lin * 255.0), np.full((len(lin), 1), 255.0)], axis=1).astype(np.uint8)
@@ -118,8 +147,25 @@ def glb_bytes(
     faces = np.asarray(asset.faces)
     idx_type, idx_dtype = (UNSIGNED_SHORT, np.uint16) if len(pos) < 65535 else (UNSIGNED_INT, np.uint32)
     indices = b.accessor(faces.reshape(-1).astype(idx_dtype), idx_type, "SCALAR", ELEMENT_ARRAY_BUFFER)
-    image_view = b.view(encode_png(asset.texture))
+    colour_bytes, colour_mime = encode_image(asset.texture, images)
+    image_list = [{"bufferView": b.view(colour_bytes), "mimeType": colour_mime, "name": f"{name}_basecolor"}]
+    if asset.normal_map is not None:
+        nm_bytes, nm_mime = encode_image(asset.normal_map, "png9" if images != "png" else "png")
+        image_list.append({"bufferView": b.view(nm_bytes), "mimeType": nm_mime, "name": f"{name}_normal"})
+    nodes, meshes, roots = _collision_nodes(b, asset, name, naming)
     mat = asset.material
+    material = {
+        "name": mat.name if naming is None else f"{name}_{mat.name}",  # engines file materials by name
+        "pbrMetallicRoughness": {
+            "baseColorFactor": [float(c) for c in mat.base_color_factor],
+            "baseColorTexture": {"index": 0, "texCoord": 0},
+            "metallicFactor": float(mat.metallic),
+            "roughnessFactor": float(mat.roughness),
+        },
+        "doubleSided": bool(mat.double_sided),
+    }
+    if asset.normal_map is not None:
+        material["normalTexture"] = {"index": 1, "texCoord": 0}
     gltf = {
         "asset": {
             "version": "2.0",
@@ -127,29 +173,19 @@ def glb_bytes(
             "extras": merge_metadata(asset.metadata, metadata),
         },
         "scene": 0,
-        "scenes": [{"name": name, "nodes": [0]}],
-        "nodes": [{"name": name, "mesh": 0}],
+        "scenes": [{"name": name if naming is None else f"{name}_scene", "nodes": [0, *roots]}],
+        "nodes": [{"name": name, "mesh": 0}, *nodes],
         "meshes": [
             {
                 "name": name,
                 "primitives": [{"attributes": attributes, "indices": indices, "material": 0, "mode": 4}],
-            }
+            },
+            *meshes,
         ],
-        "materials": [
-            {
-                "name": mat.name,
-                "pbrMetallicRoughness": {
-                    "baseColorFactor": [float(c) for c in mat.base_color_factor],
-                    "baseColorTexture": {"index": 0, "texCoord": 0},
-                    "metallicFactor": float(mat.metallic),
-                    "roughnessFactor": float(mat.roughness),
-                },
-                "doubleSided": bool(mat.double_sided),
-            }
-        ],
-        "textures": [{"sampler": 0, "source": 0}],
+        "materials": [material],
+        "textures": [{"sampler": 0, "source": i} for i in range(len(image_list))],
         "samplers": [{"magFilter": 9729, "minFilter": 9987, "wrapS": 33071, "wrapT": 33071}],
-        "images": [{"bufferView": image_view, "mimeType": "image/png", "name": f"{name}_basecolor"}],
+        "images": image_list,
         "accessors": b.accessors,
         "bufferViews": b.views,
         "buffers": [{"byteLength": 0}],
@@ -166,14 +202,51 @@ def glb_bytes(
     return bytes(out)
 
 
+def _collision_nodes(b: _Builder, asset: TexturedMesh, name: str, naming: str | None):
+    """(extra nodes, extra meshes, indices of the new top-level nodes) for ``asset.collision``: one mesh per
+    hull (positions and indices only: engines read the shape, never draw it)."""
+    from gen3d.export.engines import collision_nodes
+
+    if not asset.collision:
+        return [], [], []
+    nodes: list[dict] = []
+    meshes: list[dict] = []
+    roots: list[int] = []
+    for entry in collision_nodes(name, len(asset.collision), naming):
+        node: dict = {"name": entry["name"]}
+        if entry["hull"] is not None:
+            hv, hf = asset.collision[entry["hull"]]
+            pos = np.ascontiguousarray(hv, dtype=np.float32)
+            hf = np.asarray(hf)
+            idx_type, idx_dtype = (UNSIGNED_SHORT, np.uint16) if len(pos) < 65535 else (UNSIGNED_INT, np.uint32)
+            prim = {
+                "attributes": {"POSITION": b.accessor(pos, FLOAT, "VEC3", ARRAY_BUFFER, minmax=True)},
+                "indices": b.accessor(hf.reshape(-1).astype(idx_dtype), idx_type, "SCALAR", ELEMENT_ARRAY_BUFFER),
+                "mode": 4,
+            }
+            meshes.append({"name": entry["name"], "primitives": [prim]})
+            node["mesh"] = len(meshes)  # mesh 0 is the asset's
+        nodes.append(node)
+        index = len(nodes)  # node 0 is the asset's
+        if entry["parent"] is None:
+            roots.append(index)
+        else:
+            parent = nodes[entry["parent"]]
+            parent.setdefault("children", []).append(index)
+    return nodes, meshes, roots
+
+
 def write_glb(
     asset: TexturedMesh,
     path: str | Path,
     force: bool = False,
     metadata: dict | None = None,
     vertex_color_attribute: str | None = DEFAULT_VERTEX_COLOR_ATTRIBUTE,
+    naming: str | None = None,
+    images: str = "png",
 ) -> Path:
     """Write ``asset`` as a GLB file (atomic; refuses to overwrite unless ``force``)."""
     path = Path(path)
-    data = glb_bytes(asset, metadata=metadata, name=path.stem, vertex_color_attribute=vertex_color_attribute)
+    data = glb_bytes(asset, metadata=metadata, name=path.stem, vertex_color_attribute=vertex_color_attribute,
+                     naming=naming, images=images)
     return atomic_write_bytes(path, data, force=force)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gen3d.mesh.cleanup import MeshError, clean_mesh, vertex_normals
+from gen3d.mesh.collision import DEFAULT_MAX_HULLS, Hull, check_collision_mode, collision_hulls, require_coacd
 from gen3d.mesh.decimate import DEFAULT_MAX_FACES, decimate, lod_budgets
 from gen3d.mesh.grid import SdfFn
 from gen3d.mesh.reconstruct import (
@@ -27,6 +28,7 @@ from gen3d.pointcloud import PointCloud
 from gen3d.pointcloud.ops import check_cloud, normalize_cloud, remove_outliers
 from gen3d.texture.bake import bake_texture, idw_colours
 from gen3d.texture.material import PBRMaterial, material_from_hint
+from gen3d.texture.normals import SurfaceNormals, bake_normal_map, vertex_tangents
 from gen3d.texture.unwrap import unwrap
 
 DEFAULT_TEXTURE_SIZE = 1024
@@ -38,7 +40,9 @@ class TexturedMesh:
     """A UV-textured triangle mesh in metres, glTF Y-up, origin at the bottom centre of its box.
 
     ``uvs`` use the OpenGL/OBJ convention ((0, 0) = bottom-left of ``texture``, whose row 0 is the top).
-    ``vertex_colors`` are 0..1 sRGB. ``lods`` holds coarser levels (LOD1, LOD2, ...).
+    ``vertex_colors`` are 0..1 sRGB. ``lods`` holds coarser levels (LOD1, LOD2, ...). ``normal_map`` (optional)
+    is a tangent-space normal map in the frame of ``tangents`` (see :mod:`gen3d.texture.normals`); ``collision``
+    holds convex hulls (vertices, faces) in the asset's frame.
     """
 
     vertices: np.ndarray  # float32 [V, 3]
@@ -51,6 +55,9 @@ class TexturedMesh:
     metadata: dict = field(default_factory=dict)
     lods: list[TexturedMesh] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    normal_map: np.ndarray | None = None  # uint8 [H, W, 3]
+    tangents: np.ndarray | None = None  # float32 [V, 4]: xyz unit, w = +-1
+    collision: list[Hull] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.vertices = np.ascontiguousarray(self.vertices, dtype=np.float32)
@@ -73,6 +80,15 @@ class TexturedMesh:
             raise ValueError(f"vertex_colors must be [{n}, 3], got {self.vertex_colors.shape}")
         if self.texture.ndim != 3 or self.texture.shape[2] != 3:
             raise ValueError(f"texture must be [H, W, 3] uint8, got {self.texture.shape}")
+        if (self.normal_map is None) != (self.tangents is None):
+            raise ValueError("a normal map needs tangents and tangents need a normal map")
+        if self.normal_map is not None:
+            self.normal_map = np.ascontiguousarray(self.normal_map, dtype=np.uint8)
+            self.tangents = np.ascontiguousarray(self.tangents, dtype=np.float32)
+            if self.normal_map.ndim != 3 or self.normal_map.shape[2] != 3:
+                raise ValueError(f"normal_map must be [H, W, 3] uint8, got {self.normal_map.shape}")
+            if self.tangents.shape != (n, 4):
+                raise ValueError(f"tangents must be [{n}, 4], got {self.tangents.shape}")
 
     @property
     def extent(self) -> np.ndarray:
@@ -100,8 +116,10 @@ def texture_mesh(
     cloud: PointCloud,
     texture_size: int = DEFAULT_TEXTURE_SIZE,
     timings: dict[str, float] | None = None,
+    high: SurfaceNormals | None = None,
 ) -> dict[str, np.ndarray]:
-    """Unwrap + bake + vertex colours for a clean mesh in cloud space (no scaling)."""
+    """Unwrap + bake + vertex colours for a clean mesh in cloud space (no scaling); with ``high`` (the
+    full-resolution surface, same space) also tangents and a normal map of the texture's size."""
     timings = timings if timings is not None else {}
     t0 = time.perf_counter()
     normals_src = vertex_normals(vertices, faces)
@@ -111,7 +129,7 @@ def texture_mesh(
     image, coverage = bake_texture(uvm.vertices, uvm.faces, uvm.uvs, cloud.xyz, cloud.rgb, size=texture_size)
     colours = idw_colours(cloud.xyz, cloud.rgb, uvm.vertices, k=4)
     timings["bake"] = timings.get("bake", 0.0) + time.perf_counter() - t1
-    return {
+    out = {
         "vertices": uvm.vertices,
         "faces": uvm.faces,
         "uvs": uvm.uvs,
@@ -120,7 +138,16 @@ def texture_mesh(
         "vertex_colors": colours,
         "coverage": np.float64(coverage),
         "charts": np.int64(uvm.charts),
+        "normal_map": None,
+        "tangents": None,
     }
+    if high is not None:
+        t2 = time.perf_counter()
+        out["tangents"] = vertex_tangents(uvm.vertices, uvm.faces, out["normals"], uvm.uvs)
+        out["normal_map"], _ = bake_normal_map(uvm.vertices, uvm.faces, uvm.uvs, out["normals"], out["tangents"],
+                                               high, size=texture_size)
+        timings["normal_bake"] = timings.get("normal_bake", 0.0) + time.perf_counter() - t2
+    return out
 
 
 def mesh_and_texture(
@@ -139,6 +166,9 @@ def mesh_and_texture(
     metadata: dict | None = None,
     sdf_band: float = 1.0,
     drop_outliers: bool = True,
+    normal_map: bool = False,
+    collision: str = "none",
+    max_hulls: int = DEFAULT_MAX_HULLS,
 ) -> TexturedMesh:
     """The whole mesh stage: coloured cloud -> :class:`TexturedMesh` in metres (Y up, bottom-centre origin).
 
@@ -153,6 +183,9 @@ def mesh_and_texture(
     ``min_island_fraction`` (cleanup drops pieces with less area than this fraction of the largest) defaults
     to the SDF mesher's own ``min_island_fraction`` attribute when it has one (the learned decoder's
     config, :func:`gen3d.mesh.decoder.sdf_function`), else :data:`MIN_ISLAND_FRACTION`.
+    ``normal_map`` bakes the full-resolution surface (before decimation) into a tangent-space normal map for the
+    mesh and each LOD. ``collision`` (none | convex | decomposed, see :mod:`gen3d.mesh.collision`) adds convex
+    hulls of the decimated mesh (at most ``max_hulls``) to the asset, not to its LODs.
     """
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
@@ -164,6 +197,9 @@ def mesh_and_texture(
     check_resolution(resolution)
     if lods < 0 or lods > 8:
         raise MeshError(f"--lods {lods} is out of range; use 0..8")
+    collision = check_collision_mode(collision)
+    if collision == "decomposed":
+        require_coacd()
     size = DEFAULT_SIZE_M if size_m is None else float(size_m)
     if not np.isfinite(size) or size <= 0:
         raise MeshError(f"--size must be a positive number of metres, got {size_m}")
@@ -198,7 +234,12 @@ def mesh_and_texture(
     v, f = decimate(v, f, budget)
     timings["decimate"] = time.perf_counter() - t0
 
-    parts = texture_mesh(v, f, work, texture_size, timings)
+    high = None
+    if normal_map:
+        t0 = time.perf_counter()
+        high = SurfaceNormals(v_full, f_full, vertex_normals(v_full, f_full))
+        timings["normal_bake"] = time.perf_counter() - t0
+    parts = texture_mesh(v, f, work, texture_size, timings, high=high)
     t0 = time.perf_counter()
     verts, scale, offset = to_asset_frame(parts["vertices"], size)
     mat = material or material_from_hint(material_hint)
@@ -225,11 +266,21 @@ def mesh_and_texture(
         material=mat,
         metadata=meta,
         timings=timings,
+        normal_map=parts["normal_map"],
+        tangents=parts["tangents"],
     )
+    if normal_map:
+        meta["parameters"]["normal_map"] = True
+    if collision != "none":
+        t1 = time.perf_counter()
+        hulls = collision_hulls((v.astype(np.float64) * scale + offset), f, collision, max_hulls=max_hulls)
+        asset.collision = hulls
+        meta["parameters"].update(collision=collision, collision_hulls=len(hulls))
+        timings["collision"] = time.perf_counter() - t1
     for level, lod_faces in enumerate(lod_budgets(len(f), lods), start=1):
         lv, lf = decimate(v_full, f_full, lod_faces)  # from the full mesh, not from LOD0
         lod_tex = max(64, texture_size >> level)
-        lp = texture_mesh(lv, lf, work, lod_tex, timings)
+        lp = texture_mesh(lv, lf, work, lod_tex, timings, high=high)
         asset.lods.append(
             TexturedMesh(
                 vertices=(lp["vertices"].astype(np.float64) * scale + offset).astype(np.float32),
@@ -240,6 +291,8 @@ def mesh_and_texture(
                 vertex_colors=lp["vertex_colors"],
                 material=mat,
                 metadata={**meta, "lod": level},
+                normal_map=lp["normal_map"],
+                tangents=lp["tangents"],
             )
         )
     timings["frame_and_lods"] = time.perf_counter() - t0

@@ -104,7 +104,8 @@ def idw_colours(
     return np.einsum("qk,qkc->qc", wgt.astype(np.float32), cols[idx])
 
 
-def texel_colours(positions: np.ndarray, covered: np.ndarray, colour_fn, tol: float = 0.1) -> np.ndarray:
+def texel_colours(positions: np.ndarray, covered: np.ndarray, colour_fn, tol: float = 0.1,
+                  features: np.ndarray | None = None) -> np.ndarray:
     """Colours (float32 [H, W, 3], zero where not covered) of the covered texels of an image whose texels
     have 3D ``positions`` [H, W, 3], from ``colour_fn(points [Q, 3]) -> [Q, 3]``, with about a third of the
     calls.
@@ -115,7 +116,9 @@ def texel_colours(positions: np.ndarray, covered: np.ndarray, colour_fn, tol: fl
     positions lands within ``tol`` of the anchors' span from its own position, so no colour is interpolated
     across a chart border or a fold. Texels are 5-25x finer than the point spacing of a 256-4,096-point
     cloud, so the colours are nearly those of ``colour_fn`` everywhere (mean difference ~0.001 of the
-    0-1 range). Works on strided views of the image: no per-texel index arithmetic."""
+    0-1 range). Works on strided views of the image: no per-texel index arithmetic. With ``features``
+    ([H, W, C], e.g. the surface normal at each texel) ``colour_fn`` is called as ``colour_fn(points, features)``
+    with the same texels' features."""
     h, w = covered.shape
     hp, wp = h + 2 + h % 2, w + 2 + w % 2  # even, with at least one empty row/column past the image
     pos = np.zeros((hp, wp, 3), dtype=np.float32)
@@ -141,7 +144,12 @@ def texel_colours(positions: np.ndarray, covered: np.ndarray, colour_fn, tol: fl
         interp[view] = ok
     exact = cov & ~interp
     out = np.zeros((hp, wp, 3), dtype=np.float32)
-    out[exact] = colour_fn(pos[exact])
+    if features is None:
+        out[exact] = colour_fn(pos[exact])
+    else:
+        feat = np.zeros((hp, wp, features.shape[-1]), dtype=np.float32)
+        feat[:h, :w] = features
+        out[exact] = colour_fn(pos[exact], feat[exact])
     ac = out[0::2, 0::2]  # anchors are exact texels
     for view, nbrs in classes:
         ok = interp[view]
@@ -149,15 +157,22 @@ def texel_colours(positions: np.ndarray, covered: np.ndarray, colour_fn, tol: fl
     return out[:h, :w]
 
 
-def dilate_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def dilate_fill(image: np.ndarray, mask: np.ndarray, max_distance: int | None = None) -> np.ndarray:
     """Fill every texel outside ``mask`` with the colour of the nearest texel inside it (chessboard distance:
-    half the time of the Euclidean transform, and the same colours next to the charts)."""
+    half the time of the Euclidean transform, and the same colours next to the charts). With ``max_distance``
+    only texels at most that far are filled; the others keep their value."""
     from scipy.ndimage import distance_transform_cdt
 
     if mask.all() or not mask.any():
         return image
-    iy, ix = distance_transform_cdt(~mask, metric="chessboard", return_distances=False, return_indices=True)
-    return image[iy, ix]
+    if max_distance is None:
+        iy, ix = distance_transform_cdt(~mask, metric="chessboard", return_distances=False, return_indices=True)
+        return image[iy, ix]
+    dist, (iy, ix) = distance_transform_cdt(~mask, metric="chessboard", return_distances=True, return_indices=True)
+    near = dist <= max_distance
+    out = image.copy()
+    out[near] = image[iy[near], ix[near]]
+    return out
 
 
 def bake_texture(

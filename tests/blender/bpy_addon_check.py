@@ -228,8 +228,8 @@ def main(zip_path: str, url: str, out: str, token: str = "", executable: str = "
             "centre_xy": [(min(v[i] for v in world) + max(v[i] for v in world)) / 2 for i in (0, 1)],
             "collections": [c.name for c in obj.users_collection],
             "parent": obj.parent.name if obj.parent else None,
-            "props": {k: obj[k] for k in ("gen3d_prompt", "gen3d_seed", "gen3d_model", "gen3d_job_id", "gen3d_understood")
-                      if k in obj},
+            "props": {k: obj[k] for k in ("gen3d_prompt", "gen3d_seed", "gen3d_model", "gen3d_job_id",
+                                          "gen3d_understood") if k in obj},
             "materials": [m.name for m in obj.data.materials if m],
             "image_sizes": [list(n.image.size) for m in obj.data.materials if m and m.use_nodes
                             for n in m.node_tree.nodes if n.type == "TEX_IMAGE" and n.image],
