@@ -20,7 +20,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 # 1. Debian packages: headless EGL rendering (pyrender), open3d's libusb, OpenMP.
 APT_PKGS="libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 libusb-1.0-0 libgomp1"
 # --test also: Godot 3 headless (godot3-server, with the editor's importers) imports the GLBs the engine
-# presets write (tests/test_engines_godot.py)
+# presets write (tests/test_engines.py, tests/test_engines_e2e.py)
 if [ "$WITH_TEST" = "1" ]; then APT_PKGS="$APT_PKGS godot3-server"; fi
 if [ "${SKIP_APT:-0}" != "1" ] && command -v apt-get >/dev/null 2>&1; then
   missing=""

@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from gen3d.export.engines import PRESETS, PresetError, apply_preset, collision_nodes, get_preset, naming_for
@@ -90,6 +91,46 @@ def test_make_with_a_preset(godot_made):
     assert params["collision"] == "convex" and params["normal_map"] is True
     lod = gltf(d / "chair_LOD2.glb")
     assert len(lod["nodes"]) == 1 and "normalTexture" in lod["materials"][0]  # collision only in LOD0
+    for f in summary["files"]:  # 128^2 maps fit the preset's 1.5 MB easily: lossless normal maps
+        enc = gltf(d / f)["asset"]["extras"]["normal_map_encoding"]
+        assert enc == {"grid_step": 1, "lossless": True, "mean_error_deg": 0.0, "preset_budget_bytes": 1_500_000}
+
+
+def test_the_budget_takes_the_finest_normal_map_grid_that_fits():
+    from types import SimpleNamespace
+
+    from gen3d.export.budget import NORMAL_STEPS, SLACK_BYTES, fit_normal_maps
+    from gen3d.export.glb import encode_png_small
+    from gen3d.texture.normals import normal_map_error, quantize_normal_map
+
+    rng = np.random.default_rng(0)
+    items = []
+    for size in (128, 64):  # LOD0 and LOD1: bumpy normals (tilts of up to ~25 degrees) on one square chart
+        xy = 128 + np.cumsum(rng.integers(-6, 7, (size, size, 2)), axis=1).clip(-55, 55)
+        nm = np.concatenate([xy, np.full((size, size, 1), 240)], axis=2).astype(np.uint8)
+        items.append(SimpleNamespace(normal_map=nm, uvs=np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float),
+                                     faces=np.array([[0, 1, 2], [0, 2, 3]])))
+
+    def size_of(level, png):
+        return 1000 + len(png)
+
+    def total(step):  # the files with the smallest PNGs of that step, and the metadata's slack
+        return sum(size_of(k, encode_png_small(quantize_normal_map(it.normal_map, step)))
+                   for k, it in enumerate(items)) + SLACK_BYTES * len(items)
+
+    lossless = fit_normal_maps(items, size_of, 10**9)
+    assert lossless.step == 1 and lossless.fits and lossless.errors_deg == [0.0, 0.0]
+    assert [len(p) for p in lossless.pngs] == [len(encode_png_small(it.normal_map)) for it in items]
+    for budget in (total(1) - 1, total(2) - 1, total(3) - 1):
+        got = fit_normal_maps(items, size_of, budget)
+        k = NORMAL_STEPS.index(got.step)
+        assert got.fits and got.total_bytes + SLACK_BYTES * len(items) <= budget and k > 0
+        assert total(NORMAL_STEPS[k - 1]) > budget  # the finer step does not fit
+        assert got.errors_deg[0] == pytest.approx(normal_map_error(items[0].normal_map,
+                                                                   quantize_normal_map(items[0].normal_map, got.step)))
+        assert 0.0 < got.errors_deg[0] < 2.5
+    hopeless = fit_normal_maps(items, size_of, 100)
+    assert hopeless.step == NORMAL_STEPS[-1] and not hopeless.fits
 
 
 def test_flags_turn_preset_features_off(tiny_model, tmp_path):

@@ -1,7 +1,7 @@
 """Every engine preset end to end with the bundled gen3d-small (one ``gen3d batch``, one row per preset): each
 output passes the Khronos validator (0 errors, 0 warnings) and its engine's import (Godot 3 for every GLB; Blender
-for FBX, GLB and USDZ), the 2k-face + 2 LODs + collision + 1024^2 maps GLB stays under 1.5 MB, and the files are
-named the engine's way."""
+for FBX, GLB and USDZ), each preset's whole download (the 2k-face main file with collision and 1024^2 maps, and its
+LOD files) stays within 1.5 MB, and the files are named the engine's way."""
 
 from __future__ import annotations
 
@@ -97,14 +97,27 @@ def test_preset_outputs(made, jid):
         assert names == [] and hulls == 0
 
 
-def test_size_budget(made):
-    """LOD0 at 2k faces + 2 LODs + collision + 1024^2 base colour and normal maps: the GLB stays under 1.5 MB."""
-    main = made / "0000_godot.glb"
-    doc, _ = gltf(main)
+@pytest.mark.parametrize("jid", list(ROWS))
+def test_size_budget(made, jid):
+    """LOD0 at 2k faces + 2 LODs + collision + 1024^2 base colour and normal maps: the preset's whole download (the
+    main file and its LOD files; GLB, and FBX where bpy wrote one) stays within 1.5 MB, with normal maps as close
+    to lossless as that allows (gen3d.export.budget)."""
+    preset = PRESETS[ROWS[jid]["preset"]]
+    assert preset.max_bytes == MAX_GLB_BYTES
+    doc, _ = gltf(made / f"{jid}.glb")
     assert doc["accessors"][doc["meshes"][0]["primitives"][0]["indices"]]["count"] // 3 > 1500  # ~2k faces
-    assert main.stat().st_size <= MAX_GLB_BYTES, f"{main.stat().st_size} bytes"
-    sizes = {p.name: p.stat().st_size for p in made.glob("0000_godot*.glb")}
-    print("GLB sizes:", sizes)
+    for ext in (".glb", ".fbx"):
+        files = [made / f"{jid}{f'_LOD{k}' if k else ''}{ext}" for k in range(preset.lods + 1)]
+        if ext == ".fbx" and not files[0].is_file():
+            continue
+        sizes = {f.name: f.stat().st_size for f in files}
+        print(f"{jid}{ext}: {sum(sizes.values()):,} bytes", sizes)
+        assert sum(sizes.values()) <= MAX_GLB_BYTES, sizes
+    encodings = [gltf(made / f"{jid}{f'_LOD{k}' if k else ''}.glb")[0]["asset"]["extras"]["normal_map_encoding"]
+                 for k in range(preset.lods + 1)]
+    print(f"{jid} normal maps:", encodings)
+    assert len({e["grid_step"] for e in encodings}) == 1  # one choice for the whole download
+    assert all(e["mean_error_deg"] < 1.5 and e["lossless"] == (e["grid_step"] == 1) for e in encodings)
 
 
 def test_godot_imports_every_glb(made, tmp_path):

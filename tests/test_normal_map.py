@@ -3,6 +3,7 @@ surface onto a coarse one, the glTF normalTexture + TANGENT it exports as (valid
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 
@@ -12,7 +13,15 @@ import trimesh
 
 from gen3d.mesh.cleanup import vertex_normals
 from gen3d.texture.bake import rasterize_uv
-from gen3d.texture.normals import FLAT, SurfaceNormals, bake_normal_map, vertex_tangents
+from gen3d.texture.normals import (
+    FLAT,
+    SurfaceNormals,
+    bake_normal_map,
+    chart_mask,
+    normal_map_error,
+    quantize_normal_map,
+    vertex_tangents,
+)
 from gen3d.texture.unwrap import unwrap
 
 try:  # tests/ is a package in some checkouts, a plain folder in others
@@ -149,6 +158,37 @@ def test_glb_has_tangents_and_a_normal_texture(asset, tmp_path, images):
     assert mat["normalTexture"] == {"index": 1, "texCoord": 0}
     mimes = [im["mimeType"] for im in doc["images"]]
     assert mimes == (["image/png", "image/png"] if images == "png" else ["image/jpeg", "image/png"])
+
+
+def test_quantized_normal_maps_keep_the_flat_normal_and_bound_the_error(asset):
+    nm = asset.normal_map
+    mask = chart_mask(asset.uvs, asset.faces, nm.shape[0])
+    assert mask.shape == nm.shape[:2] and 0.2 < mask.mean() < 1.0
+    assert normal_map_error(nm, nm, mask) < 1e-4 and (quantize_normal_map(nm, 1) == nm).all()
+    tilted = np.array([[[255, 128, 128]]], dtype=np.uint8)  # +x against the flat +z: a right angle
+    assert normal_map_error(FLAT[None, None], tilted) == pytest.approx(89.6, abs=0.2)
+    errors = []
+    for step in (2, 3, 5, 7):
+        q = quantize_normal_map(nm, step)
+        assert q.dtype == np.uint8 and np.abs(q.astype(int) - nm).max() <= step // 2
+        flat = quantize_normal_map(FLAT[None, None], step)
+        assert (flat[..., :2] == 128).all() and normal_map_error(FLAT[None, None], flat) < 0.01  # still flat
+        assert len(np.unique(q)) < len(np.unique(nm))
+        errors.append(normal_map_error(nm, q, mask))
+    assert errors == sorted(errors) and 0.0 < errors[1] < 1.0 and errors[-1] < 2.5  # degrees
+
+
+def test_the_small_png_is_lossless(asset):
+    from PIL import Image
+
+    from gen3d.export.glb import encode_png, encode_png_small
+
+    for image in (asset.normal_map, asset.texture, asset.texture[:7, :5]):
+        for level in (6, 9):
+            data = encode_png_small(image, level=level)
+            back = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+            assert (back == image).all()
+    assert len(encode_png_small(asset.normal_map)) < len(encode_png(asset.normal_map, compress_level=9))
 
 
 def test_render_shows_the_normal_map(asset):

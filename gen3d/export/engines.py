@@ -33,16 +33,19 @@ class Preset:
     units: str  # of FBX files; glTF is always metres
     up: str  # FBX up axis; glTF is always +Y
     forward: str  # FBX forward axis
+    max_bytes: int | None = None  # the main file and its LOD files together (gen3d.export.budget)
 
     def options(self) -> dict:
         return asdict(self)
 
 
+MAX_BYTES = 1_500_000  # issue 41: LOD0 2k faces + 2 LODs + collision + 1024^2 maps in 1.5 MB
 PRESETS: dict[str, Preset] = {
-    "unity": Preset("unity", "unity", "fbx", 2000, 1024, 2, "convex", True, "jpeg", "m", "Y", "-Z"),
-    "unreal": Preset("unreal", "unreal", "fbx", 2000, 1024, 2, "decomposed", True, "jpeg", "cm", "Z", "-Y"),
-    "godot": Preset("godot", "godot", "glb", 2000, 1024, 2, "convex", True, "jpeg", "m", "Y", "-Z"),
-    "web": Preset("web", None, "glb", 2000, 1024, 0, "none", True, "jpeg", "m", "Y", "-Z"),
+    "unity": Preset("unity", "unity", "fbx", 2000, 1024, 2, "convex", True, "jpeg", "m", "Y", "-Z", MAX_BYTES),
+    "unreal": Preset("unreal", "unreal", "fbx", 2000, 1024, 2, "decomposed", True, "jpeg", "cm", "Z", "-Y",
+                     MAX_BYTES),
+    "godot": Preset("godot", "godot", "glb", 2000, 1024, 2, "convex", True, "jpeg", "m", "Y", "-Z", MAX_BYTES),
+    "web": Preset("web", None, "glb", 2000, 1024, 0, "none", True, "jpeg", "m", "Y", "-Z", MAX_BYTES),
 }
 # FBX written without a preset: metres, Y up, -Z forward (Blender's defaults), Unreal's collision names
 FBX_DEFAULT = {"engine": "unreal", "units": "m", "up": "Y", "forward": "-Z"}

@@ -101,15 +101,16 @@ def fbx_settings(preset: str | None) -> dict:
 
 
 def fbx_bytes(asset: TexturedMesh, metadata: dict | None = None, name: str = "gen3d_asset",
-              preset: str | None = None, images: str = "png") -> bytes:
-    """Serialise ``asset`` to FBX bytes with Blender (see the module docstring)."""
+              preset: str | None = None, images: str = "png", normal_png: bytes | None = None) -> bytes:
+    """Serialise ``asset`` to FBX bytes with Blender (see the module docstring; ``normal_png``: as
+    :func:`gen3d.export.glb.glb_bytes`)."""
     cmd = require_blender()
     settings = fbx_settings(preset)
     with tempfile.TemporaryDirectory(prefix="gen3d-fbx-") as tmp:
         t = Path(tmp)
         glb = t / f"{name}.glb"
         glb.write_bytes(glb_bytes(asset, metadata=metadata, name=name, naming=naming_for(preset, "fbx"),
-                                  images=images))
+                                  images=images, normal_png=normal_png))
         script = t / "gen3d_fbx.py"
         script.write_text(BLENDER_SCRIPT, encoding="utf-8")
         out = t / f"{name}.fbx"
@@ -137,7 +138,7 @@ def fbx_bytes(asset: TexturedMesh, metadata: dict | None = None, name: str = "ge
 
 
 def write_fbx(asset: TexturedMesh, path: str | Path, force: bool = False, metadata: dict | None = None,
-              preset: str | None = None, images: str = "png") -> Path:
+              preset: str | None = None, images: str = "png", normal_png: bytes | None = None) -> Path:
     """Write ``asset`` as an FBX file (atomic: nothing is left behind when Blender fails)."""
     path = Path(path)
-    return atomic_write_bytes(path, fbx_bytes(asset, metadata, path.stem, preset, images), force=force)
+    return atomic_write_bytes(path, fbx_bytes(asset, metadata, path.stem, preset, images, normal_png), force=force)

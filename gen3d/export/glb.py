@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -46,15 +47,44 @@ def encode_png(image: np.ndarray, compress_level: int = 1) -> bytes:
     return buf.getvalue()
 
 
+def encode_png_small(image: np.ndarray, level: int = 9) -> bytes:
+    """A lossless 8-bit RGB PNG with every row Paeth-filtered and deflated with zlib's ``Z_FILTERED`` strategy:
+    about 3% smaller than Pillow's smallest on normal maps, in about the same time (``level`` 6: 2-3% larger,
+    several times faster)."""
+    x = np.ascontiguousarray(image, dtype=np.uint8)
+    if x.ndim != 3 or x.shape[2] != 3:
+        raise ValueError(f"encode_png_small writes RGB images [H, W, 3], got shape {x.shape}")
+    h, w = x.shape[:2]
+    v = x.astype(np.int16)
+    a = np.zeros_like(v)  # left, up and up-left neighbours (0 outside the image), as the PNG filters define them
+    a[:, 1:] = v[:, :-1]
+    b = np.zeros_like(v)
+    b[1:] = v[:-1]
+    c = np.zeros_like(v)
+    c[1:, 1:] = v[:-1, :-1]
+    pa, pb, pc = np.abs(b - c), np.abs(a - c), np.abs(a + b - 2 * c)
+    pred = np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
+    rows = ((v - pred) % 256).astype(np.uint8).reshape(h, -1)
+    raw = np.concatenate([np.full((h, 1), 4, dtype=np.uint8), rows], axis=1).tobytes()  # filter type 4: Paeth
+    z = zlib.compressobj(level, zlib.DEFLATED, 15, 9, zlib.Z_FILTERED)
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8 bits, RGB, deflate, adaptive filters, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", z.compress(raw) + z.flush())
+            + chunk(b"IEND", b""))
+
+
 def encode_image(image: np.ndarray, kind: str = "png") -> tuple[bytes, str]:
     """-> (bytes, MIME type). ``png`` (lossless, fast), ``png9`` (lossless, smallest) or ``jpeg`` (quality 92,
-    4:4:4; base colour only: a lossy normal map shades blocky)."""
+    4:4:4; base colour only: JPEG costs more bytes than a quantised PNG for the same normal-map error)."""
     from PIL import Image
 
     if kind == "png":
         return encode_png(image), "image/png"
     if kind == "png9":
-        return encode_png(image, compress_level=9), "image/png"
+        return encode_png_small(image), "image/png"
     if kind == "jpeg":
         buf = io.BytesIO()
         Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8), mode="RGB").save(
@@ -118,12 +148,14 @@ def glb_bytes(
     vertex_color_attribute: str | None = DEFAULT_VERTEX_COLOR_ATTRIBUTE,
     naming: str | None = None,
     images: str = "png",
+    normal_png: bytes | None = None,
 ) -> bytes:
     """Serialise ``asset`` to GLB bytes. A normal map is written as ``normalTexture`` with a TANGENT attribute;
     collision hulls as extra top-level nodes named by ``naming``'s engine convention (see
     :func:`gen3d.export.engines.collision_nodes`; default godot). With a ``naming`` the material and the scene
     are named after the asset too (engines file materials by name, and Godot names its root after the scene).
-    ``images``: png | png9 | jpeg (jpeg applies to the base colour only; normal maps stay lossless PNG)."""
+    ``images``: png | png9 | jpeg (jpeg applies to the base colour only; normal maps are PNG). ``normal_png``:
+    the normal map's PNG, already encoded (a preset's byte budget, :mod:`gen3d.export.budget`)."""
     if vertex_color_attribute not in ("COLOR_0", "_COLOR_0", None):
         raise ValueError(f"vertex_color_attribute must be 'COLOR_0', '_COLOR_0' or None, got {vertex_color_attribute}")
     b = _Builder()
@@ -150,7 +182,8 @@ def glb_bytes(
     colour_bytes, colour_mime = encode_image(asset.texture, images)
     image_list = [{"bufferView": b.view(colour_bytes), "mimeType": colour_mime, "name": f"{name}_basecolor"}]
     if asset.normal_map is not None:
-        nm_bytes, nm_mime = encode_image(asset.normal_map, "png9" if images != "png" else "png")
+        nm_bytes, nm_mime = (normal_png, "image/png") if normal_png is not None else \
+            encode_image(asset.normal_map, "png9" if images != "png" else "png")
         image_list.append({"bufferView": b.view(nm_bytes), "mimeType": nm_mime, "name": f"{name}_normal"})
     nodes, meshes, roots = _collision_nodes(b, asset, name, naming)
     mat = asset.material
@@ -244,9 +277,10 @@ def write_glb(
     vertex_color_attribute: str | None = DEFAULT_VERTEX_COLOR_ATTRIBUTE,
     naming: str | None = None,
     images: str = "png",
+    normal_png: bytes | None = None,
 ) -> Path:
     """Write ``asset`` as a GLB file (atomic; refuses to overwrite unless ``force``)."""
     path = Path(path)
     data = glb_bytes(asset, metadata=metadata, name=path.stem, vertex_color_attribute=vertex_color_attribute,
-                     naming=naming, images=images)
+                     naming=naming, images=images, normal_png=normal_png)
     return atomic_write_bytes(path, data, force=force)

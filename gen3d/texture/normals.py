@@ -158,3 +158,37 @@ def bake_normal_map(
     # cost more in the file than everything inside the charts
     image = dilate_fill(image.reshape(size, size, 3), mask.reshape(size, size), max_distance=PADDING)
     return image, angle
+
+
+def quantize_normal_map(image: np.ndarray, step: int) -> np.ndarray:
+    """Snap every channel of a normal map to the grid ``128 + k * step`` (step 1: unchanged). The flat normal
+    (128, 128, 255) keeps its direction, and runs of equal values make the PNG much smaller: a lossy normal map
+    that stays a plain PNG (glTF core), with at most ``step // 2`` per channel of error (see
+    :func:`normal_map_error`; JPEG costs more bytes for the same angle on a lumpy surface, docs/engines.md)."""
+    image = np.asarray(image, dtype=np.uint8)
+    if step <= 1:
+        return image
+    q = 128 + np.round((image.astype(np.int16) - 128) / step) * step
+    return np.clip(q, 0, 255).astype(np.uint8)
+
+
+def chart_mask(uvs: np.ndarray, faces: np.ndarray, size: int) -> np.ndarray:
+    """bool [size, size]: the texels a mesh's UV charts cover (what its surface samples; padding excluded)."""
+    texel, _, _ = rasterize_uv(uvs, np.asarray(faces, dtype=np.int64), size)
+    mask = np.zeros(size * size, dtype=bool)
+    mask[texel] = True
+    return mask.reshape(size, size)
+
+
+def normal_map_error(reference: np.ndarray, image: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Mean angle in degrees between the normals two tangent-space normal maps decode to (as a shader does:
+    ``texel / 255 * 2 - 1``, normalised), over ``mask`` (every texel when None)."""
+    a = np.asarray(reference, dtype=np.float64).reshape(-1, 3) / 255.0 * 2.0 - 1.0
+    b = np.asarray(image, dtype=np.float64).reshape(-1, 3) / 255.0 * 2.0 - 1.0
+    if mask is not None:
+        keep = np.asarray(mask, dtype=bool).reshape(-1)
+        a, b = a[keep], b[keep]
+    if len(a) == 0:
+        return 0.0
+    cos = np.einsum("mc,mc->m", _unit(a), _unit(b))
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).mean())
