@@ -34,7 +34,7 @@ def vocab():
     ("a cactus in a terracotta pot", "cactus", "cactus"),        # the head noun, not the pot's material
     ("a treasure chest full of coins", "treasure chest", "treasure chest"),
     ("an evergreen tree covered in snow", "pine tree", "evergreen tree"),
-    ("a floor lamp next to a sofa", "lamp", "lamp"),              # the first object of two
+    ("a floor lamp next to a sofa", "lamp", "floor lamp"),        # the first object of two (a lexicon name)
 ])
 def test_category_from_the_words_of_the_prompt(vocab, prompt, category, noun):
     u = understand(prompt, vocab, similarity=False)

@@ -2,7 +2,8 @@
 
 ``understand("a crimson armchair made of velvet", vocab)`` finds
 
-- the **category**: a category name or synonym of the model's vocabulary written in the prompt (whole words,
+- the **category**: a category name or synonym of the model's vocabulary, or a name of the understanding
+  lexicon (:mod:`gen3d.text.lexicon`: "dinghy", "hatchet", "loveseat"), written in the prompt (whole words,
   plurals, longest first; of several, the head noun of the first noun phrase: "a barrel cactus" -> cactus),
   else, by MiniLM similarity, the vocabulary phrase nearest to the prompt;
 - the **colours** (:mod:`gen3d.text.colors`: palette and CSS/X11 names, shades, hex codes), the first one
@@ -20,6 +21,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from gen3d.text.colors import NamedColor, find_color, nearest_palette_name
+from gen3d.text.lexicon import fold, is_lexicon_word, lexicon_table
 
 # word -> the training material label (gen3d.data.appearance.MATERIAL_WORDS keys)
 MATERIALS: dict[str, str] = {
@@ -96,8 +98,8 @@ class Understanding:
 
 
 def words_of(text: str) -> list[str]:
-    """Lower-case words; possessives and punctuation dropped, hex codes and hyphenated words kept."""
-    t = re.sub(r"'s\b", "", text.lower()).replace("&", " and ")
+    """Lower-case words; possessives, punctuation and accents dropped, hex codes and hyphenated words kept."""
+    t = re.sub(r"['\u2019]s\b", "", fold(text.lower())).replace("&", " and ")
     return re.findall(r"#[0-9a-f]{3,6}\b|[a-z0-9]+(?:-[a-z0-9]+)*", t)
 
 
@@ -115,18 +117,29 @@ def name_table(entries: list[dict]) -> dict[tuple[str, ...], str]:
     return out
 
 
-def find_names(words: list[str], names: dict[tuple[str, ...], str]) -> list[tuple[int, int, str]]:
-    """Non-overlapping (start, end, category) matches of the names in ``words``, longest first."""
+def find_names(words: list[str], names: dict[tuple[str, ...], str], breaks: set[int] = frozenset()
+               ) -> list[tuple[int, int, str]]:
+    """Non-overlapping (start, end, category) matches of the names in ``words``, longest first, none across a
+    break (the index of a word after a comma: "canoe, birch bark" names no "canoe birch")."""
     longest = max((len(k) for k in names), default=0)
     taken = [False] * len(words)
     found = []
     for n in range(longest, 0, -1):
         for i in range(len(words) - n + 1):
             key = tuple(words[i : i + n])
-            if key in names and not any(taken[i : i + n]):
+            if key in names and not any(taken[i : i + n]) and not breaks & set(range(i + 1, i + n)):
                 found.append((i, i + n, names[key]))
                 taken[i : i + n] = [True] * n
     return sorted(found)
+
+
+def comma_breaks(prompt: str) -> set[int]:
+    """The indices (into :func:`words_of`) of the words that follow a comma, semicolon, colon or full stop."""
+    out, n = set(), 0
+    for piece in re.split(r"[,;:.!?]+(?:\s|$)", prompt):
+        n += len(words_of(piece))
+        out.add(n)
+    return out
 
 
 def head_chunk_end(prompt: str, words: list[str]) -> int:
@@ -154,6 +167,31 @@ def find_colors(words: list[str], skip: set[int]) -> list[tuple[int, str, NamedC
                 out.append((i, text, c))
                 used |= span
     return sorted(out, key=lambda x: x[0])
+
+
+def modifier_word(word: str) -> bool:
+    """A lexicon name that is also a material or colour word ("stone", "oak", "marble", "olive")."""
+    return word in MATERIALS or word in NOUN_COLOURS or find_color(word) is not None
+
+
+def lexicon_matches(words: list[str], matches: list[tuple[int, int, str]], own: dict, head_end: int):
+    """``matches`` less the lexicon's names that are likely not the object: a material or colour word that is
+    not the head of the first noun phrase ("a stone bench", "a marble table"; "a big grey stone" is a rock)."""
+    out = []
+    for s, e, c in matches:
+        key = tuple(words[s:e])
+        if key not in own and len(key) == 1 and modifier_word(key[0]):
+            if not (s < head_end and (e == head_end or words[e].endswith(("ing", "ed")))):
+                continue
+        out.append((s, e, c))
+    return out
+
+
+def before_own_names(cands: list[tuple[int, int, str]], words: list[str], own: dict) -> list[tuple[int, int, str]]:
+    """``cands`` less lexicon names before one of the model's own names: modifiers ("a farmhouse table",
+    "a castle tower"); the model's names always count."""
+    last_own = max((s for s, e, _ in cands if tuple(words[s:e]) in own), default=-1)
+    return [m for m in cands if tuple(words[m[0] : m[1]]) in own or m[1] > last_own]
 
 
 def fuzzy_names(words: list[str], names: dict[tuple[str, ...], str], is_word) -> list[tuple[int, int, str]]:
@@ -186,19 +224,22 @@ def understand(prompt: str, vocab=None, similarity: bool = True) -> Understandin
     """What ``prompt`` asks of a model with vocabulary ``vocab`` (a :class:`gen3d.text.vocab.Vocabulary`;
     None: colours, materials and sizes only). ``similarity=False`` skips the text encoder.
 
-    The category: the vocabulary's names in the prompt; when several are named in the object's own noun
+    The category: the vocabulary's and the lexicon's names in the prompt (a lexicon name before one of the
+    vocabulary's is a modifier, "a farmhouse table"; one that is also a material or colour word counts only as
+    the head noun, "a big grey stone" but not "a stone bench"); when several are named in the object's own noun
     phrase ("a rocket ship", "a barrel cactus") the text encoder picks among them, else the last (the head
-    noun). With no name, misspelt names and compounds ("chiar", "barstool") are tried, then the category whose
-    vocabulary phrases are nearest to the prompt (colour, material and size words left out)."""
+    noun). With no name, misspelt names ("chiar", "tabel") are tried, then the category whose vocabulary
+    phrases are nearest to the prompt (colour, material and size words left out)."""
     u = Understanding(prompt)
     words = words_of(prompt)
     entries = getattr(vocab, "entries", None) or []
     names = name_table(entries) if entries else {}
-    matches = find_names(words, names) if entries else []
     head_end = head_chunk_end(prompt, words)
-    cands, how = ([m for m in matches if m[0] < head_end] or matches), "name"
+    matches = find_names(words, {**lexicon_table(names), **names}, comma_breaks(prompt)) if entries else []
+    matches = lexicon_matches(words, matches, names, head_end)
+    cands, how = before_own_names([m for m in matches if m[0] < head_end] or matches, words, names), "name"
     if not cands and entries and similarity:
-        fuzzy = fuzzy_names(words, names, vocab.is_word)
+        fuzzy = fuzzy_names(words, names, lambda w: vocab.is_word(w) or is_lexicon_word(w))
         cands, how = ([m for m in fuzzy if m[0] < head_end] or fuzzy), "fuzzy"
     sim_text = _similarity_text(words) if entries and similarity else None
     named: set[int] = set()
