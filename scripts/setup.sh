@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up gen3d in ./.venv. Idempotent: safe to re-run.
 #   bash scripts/setup.sh           runtime (CLI, renderer, classical meshers, USDZ, server, CLIP, engines)
-#   bash scripts/setup.sh --test    also test tools: pytest, ruff, the glTF validator, bpy, ray, godot3-server
+#   bash scripts/setup.sh --test    also test tools: pytest, ruff, the glTF validator, bpy, ray, godot3-server,
+#                                   pybullet (its real meshes, for scripts/bench_recon.py)
 # Environment: SKIP_APT=1 skips the Debian packages (e.g. when not root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +45,7 @@ fi
 
 # 3. The project with its extras (clip: transformers, already pulled in by the MiniLM encoder's package).
 EXTRAS="render,classical,usd,server,clip,engines"
-[ "$WITH_TEST" = "1" ] && EXTRAS="$EXTRAS,ray,test,docs"
+[ "$WITH_TEST" = "1" ] && EXTRAS="$EXTRAS,ray,test,docs,bench"
 log "installing gen3d[$EXTRAS]"
 $PIP install -q -e ".[$EXTRAS]"
 

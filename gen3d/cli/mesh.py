@@ -19,8 +19,9 @@ def register(app: typer.Typer) -> None:
             "repeat for several."
         ),
         mesher: str = typer.Option(
-            "shell", "--mesher", help="shell (default, keeps thin parts) | sdf (gen3d-small's learned decoder; "
-            "best on dense, clean clouds) | poisson | alpha | ball (open3d)."
+            "auto", "--mesher", help="auto (default: chosen from the cloud's density, noise and normals; --json "
+            "says which and why) | shell (keeps thin parts) | poisson | ball | alpha (open3d) | sdf (gen3d-small's "
+            "learned decoder, for its own generated clouds)."
         ),
         texture_size: int = typer.Option(1024, "--texture-size", help="Base-colour texture size in texels."),
         size: float = typer.Option(None, "--size", help="Largest dimension in metres (default 1 m)."),
@@ -52,8 +53,9 @@ def register(app: typer.Typer) -> None:
                 from gen3d.mesh.reconstruct import register_sdf_mesher
 
                 register_sdf_mesher("sdf", learned_sdf_mesher("gen3d-small"))
-            if mesher not in available_meshers():
-                fail(f"unknown --mesher {mesher!r}; choose one of {', '.join(available_meshers() + ['sdf'])}")
+            if mesher != "auto" and mesher not in available_meshers():
+                names = ", ".join(["auto", *available_meshers(), "sdf"])
+                fail(f"unknown --mesher {mesher!r}; choose one of {names}")
             planned = [p for out in output for p in output_paths(out, lods=lods)]
             if cloud_out is not None:
                 planned.append(cloud_out)
@@ -84,8 +86,13 @@ def register(app: typer.Typer) -> None:
             message = str(exc) if isinstance(exc, ValueError) else f"{exc}; check the paths and permissions"
             fail(message)
             return
+        params = asset.metadata.get("parameters", {})
         summary = {
             "files": [str(p) for p in written],
+            "mesher": params.get("mesher"),
+            "mesher_reason": params.get("mesher_reason"),
+            "points": len(pc),
+            "normals_from_file": pc.normals is not None,
             "faces": int(len(asset.faces)),
             "vertices": int(len(asset.vertices)),
             "extent_m": [round(float(x), 4) for x in asset.extent],

@@ -60,9 +60,11 @@ def sample_surface(
 
 
 def point_to_mesh_distance(
-    points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = 16, n_guide: int = 50000
-) -> np.ndarray:
-    """Distance from each point to the triangle surface (exact point-triangle distances).
+    points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = 16, n_guide: int = 50000,
+    return_faces: bool = False,
+):
+    """Distance from each point to the triangle surface (exact point-triangle distances); with
+    ``return_faces`` also the index of the closest triangle.
 
     Candidate triangles come from a KD-tree over guide samples of the surface (plus every triangle's
     centroid), so the cost stays near linear; the k nearest guides almost always include the closest
@@ -83,7 +85,32 @@ def point_to_mesh_distance(
     tris = v[f[cand.reshape(-1)]]
     closest = closest_point(tris, np.repeat(pts, k, axis=0))
     d = np.linalg.norm(closest - np.repeat(pts, k, axis=0), axis=1).reshape(len(pts), k)
+    if return_faces:
+        best = d.argmin(axis=1)
+        return d[np.arange(len(pts)), best], cand[np.arange(len(pts)), best]
     return d.min(axis=1)
+
+
+def face_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    n = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+
+
+def normal_consistency(
+    pred_vertices: np.ndarray, pred_faces: np.ndarray, gt_vertices: np.ndarray, gt_faces: np.ndarray,
+    n_samples: int = 10000, seed: int = 0,
+) -> float:
+    """Mean |cos| between each surface's normal and the other's at the closest point, both directions
+    (1 = every facet parallel to the truth; unsigned, so the truth's winding does not matter)."""
+    total = 0.0
+    for (av, af, s), (bv, bf) in (((pred_vertices, pred_faces, seed), (gt_vertices, gt_faces)),
+                                  ((gt_vertices, gt_faces, seed + 1), (pred_vertices, pred_faces))):
+        pts, tri = sample_surface(av, af, n_samples, s, return_faces=True)
+        _, near = point_to_mesh_distance(pts, bv, bf, return_faces=True)
+        total += float(np.abs(np.einsum("ij,ij->i", face_normals(av, af)[tri], face_normals(bv, bf)[near])).mean())
+    return total / 2.0
 
 
 @dataclass

@@ -82,9 +82,11 @@ def reconstruct(
     resolution: int | None = None,
     timings: dict[str, float] | None = None,
     sdf_band: float = 1.0,
+    poisson_trim: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run a mesher on the cloud (in the gen3d unit-cube convention) -> raw (vertices, faces). ``resolution``
-    (SDF meshers' grid) defaults to :func:`default_resolution` of the cloud's size."""
+    (SDF meshers' grid) defaults to :func:`default_resolution` of the cloud's size; ``poisson_trim`` overrides
+    :func:`~gen3d.mesh.classical.poisson_mesh`'s ``trim``."""
     timings = timings if timings is not None else {}
     resolution = default_resolution(len(cloud)) if resolution is None else int(resolution)
     t0 = time.perf_counter()
@@ -97,10 +99,12 @@ def reconstruct(
     elif mesher in CLASSICAL_MESHERS:
         from gen3d.mesh import classical
 
+        normals = cloud.normals  # the file's own normals, when it has them; else estimated and oriented
         fn = {
-            "poisson": classical.poisson_mesh,
+            "poisson": lambda xyz: classical.poisson_mesh(xyz, classical.poisson_depth(len(xyz)), normals=normals,
+                                                          **({} if poisson_trim is None else {"trim": poisson_trim})),
             "alpha": classical.alpha_mesh,
-            "ball": classical.ball_pivot_mesh,
+            "ball": lambda xyz: classical.ball_pivot_mesh(xyz, normals=normals),
             "shell": lambda xyz: classical.shell_mesh(xyz, resolution=resolution),
         }
         v, f = fn[mesher](cloud.xyz)

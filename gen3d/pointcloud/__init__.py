@@ -25,6 +25,7 @@ class CloudError(ValueError):
 class PointCloud:
     xyz: np.ndarray
     rgb: np.ndarray
+    normals: np.ndarray | None = None  # float32 [N, 3] unit, outward; from a file's nx/ny/nz (optional)
 
     def __post_init__(self) -> None:
         self.xyz = np.ascontiguousarray(self.xyz, dtype=np.float32)
@@ -33,6 +34,15 @@ class PointCloud:
             raise ValueError(f"xyz must be [N, 3], got {self.xyz.shape}")
         if self.rgb.shape != self.xyz.shape:
             raise ValueError(f"rgb must match xyz {self.xyz.shape}, got {self.rgb.shape}")
+        if self.normals is not None:
+            n = np.asarray(self.normals, dtype=np.float32)
+            if n.shape != self.xyz.shape:
+                raise ValueError(f"normals must match xyz {self.xyz.shape}, got {n.shape}")
+            self.normals = np.ascontiguousarray(n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12))
+
+    def subset(self, index: np.ndarray) -> PointCloud:
+        """The points at ``index`` (an index array or boolean mask), normals included."""
+        return PointCloud(self.xyz[index], self.rgb[index], None if self.normals is None else self.normals[index])
 
     def __len__(self) -> int:
         return int(self.xyz.shape[0])

@@ -48,7 +48,27 @@ def _load_ply(path: Path) -> PointCloud:
         colors = loaded.visual.vertex_colors
     if colors is not None and len(colors) == len(xyz):
         rgb = np.asarray(colors)[:, :3].astype(np.float32) / 255.0
-    return PointCloud(xyz, rgb if rgb is not None else _default_rgb(len(xyz)))
+    return PointCloud(xyz, rgb if rgb is not None else _default_rgb(len(xyz)), _ply_normals(loaded, path, len(xyz)))
+
+
+def _ply_normals(loaded, path: Path, n: int) -> np.ndarray | None:
+    """The PLY's own per-vertex ``nx ny nz`` (None when it has none); zero or non-finite normals are an error."""
+    data = ((loaded.metadata.get("_ply_raw") or {}).get("vertex") or {}).get("data")
+    names = set(data) if isinstance(data, dict) else set(getattr(getattr(data, "dtype", None), "names", None) or ())
+    if not {"nx", "ny", "nz"} <= names:  # ascii PLYs come as a dict of columns, binary ones as a record array
+        return None
+    normals = np.stack([np.asarray(data[c], dtype=np.float64).reshape(-1) for c in ("nx", "ny", "nz")], axis=1)
+    return _checked_normals(normals, path, n)
+
+
+def _checked_normals(normals: np.ndarray, path: Path, n: int) -> np.ndarray:
+    length = np.linalg.norm(normals, axis=1) if normals.ndim == 2 else np.zeros(0)
+    if normals.shape != (n, 3):
+        raise CloudError(f"{path}: normals have shape {normals.shape} but there are {n} points; make them match")
+    bad = ~np.isfinite(length) | (length < 1e-8)
+    if bad.any():
+        raise CloudError(f"{path}: {int(bad.sum())} normals are zero or not finite; fix them or drop nx/ny/nz")
+    return (normals / length[:, None]).astype(np.float32)
 
 
 def _load_npz(path: Path) -> PointCloud:
@@ -83,7 +103,12 @@ def _load_npz(path: Path) -> PointCloud:
             rgb = _colours_to_unit(rgb)
     if rgb is not None and rgb.shape != xyz.shape:
         raise CloudError(f"{path}: colours have shape {rgb.shape} but points have {xyz.shape}; make them match")
-    return PointCloud(xyz, rgb if rgb is not None else _default_rgb(len(xyz)))
+    normals = None
+    if "normals" in keys:
+        arr = np.asarray(data["normals"], dtype=np.float64)
+        arr = arr.T if arr.ndim == 2 and arr.shape[0] == 3 != arr.shape[1] else arr
+        normals = _checked_normals(arr, path, len(xyz))
+    return PointCloud(xyz, rgb if rgb is not None else _default_rgb(len(xyz)), normals)
 
 
 def _load_text(path: Path) -> PointCloud:

@@ -41,7 +41,7 @@ def normalize_cloud(cloud: PointCloud, extent: float = 1.0) -> tuple[PointCloud,
     lo, hi = cloud.xyz.min(axis=0), cloud.xyz.max(axis=0)
     centre = ((lo + hi) / 2.0).astype(np.float32)
     scale = float(extent / max(float((hi - lo).max()), 1e-12))
-    return PointCloud((cloud.xyz - centre) * scale, cloud.rgb), centre, scale
+    return PointCloud((cloud.xyz - centre) * scale, cloud.rgb, cloud.normals), centre, scale
 
 
 def remove_outliers(
@@ -68,4 +68,4 @@ def remove_outliers(
             bad[np.argsort(score)[-limit:]] = True
     if not bad.any():
         return cloud, 0
-    return PointCloud(cloud.xyz[~bad], cloud.rgb[~bad]), int(bad.sum())
+    return cloud.subset(~bad), int(bad.sum())

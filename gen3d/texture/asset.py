@@ -1,7 +1,8 @@
 """The textured asset every exporter takes, the one place scale and origin are applied, and the whole stage
 that makes it from a coloured cloud:
 
-decode (mesher) -> cleanup -> decimate -> UV unwrap -> texture bake -> scale/origin (+ LODs).
+decode (mesher) -> cleanup -> decimate (:mod:`gen3d.mesh.surface`) -> UV unwrap -> texture bake -> scale/origin
+(+ LODs).
 """
 
 from __future__ import annotations
@@ -11,21 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gen3d.mesh.cleanup import MeshError, clean_mesh, vertex_normals
+from gen3d.mesh.cleanup import MeshError, vertex_normals
 from gen3d.mesh.collision import DEFAULT_MAX_HULLS, Hull, check_collision_mode, collision_hulls, require_coacd
-from gen3d.mesh.decimate import DEFAULT_MAX_FACES, decimate, lod_budgets
+from gen3d.mesh.decimate import decimate, lod_budgets
 from gen3d.mesh.grid import SdfFn
-from gen3d.mesh.reconstruct import (
-    SDF_MESHERS,
-    SdfMesher,
-    check_resolution,
-    default_resolution,
-    fits_unit_cube,
-    island_threshold,
-    reconstruct,
-)
+from gen3d.mesh.reconstruct import SdfMesher
+from gen3d.mesh.surface import surface_from_cloud
 from gen3d.pointcloud import PointCloud
-from gen3d.pointcloud.ops import check_cloud, normalize_cloud, remove_outliers
 from gen3d.texture.bake import bake_texture, idw_colours
 from gen3d.texture.material import PBRMaterial, material_from_hint
 from gen3d.texture.normals import SurfaceNormals, bake_normal_map, vertex_tangents
@@ -152,7 +145,7 @@ def texture_mesh(
 
 def mesh_and_texture(
     cloud: PointCloud,
-    mesher: str | SdfFn = "shell",
+    mesher: str | SdfFn | SdfMesher = "shell",
     texture_size: int = DEFAULT_TEXTURE_SIZE,
     max_faces: int | None = None,
     size_m: float | None = None,
@@ -189,12 +182,10 @@ def mesh_and_texture(
     """
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
-    check_cloud(cloud)
     if texture_size < 16 or texture_size > 8192:
         raise MeshError(f"--texture-size {texture_size} is out of range; use 16..8192 (default 1024)")
     if max_faces is not None and max_faces < 64:
         raise MeshError(f"--max-faces {max_faces} is too small; use at least 64")
-    check_resolution(resolution)
     if lods < 0 or lods > 8:
         raise MeshError(f"--lods {lods} is out of range; use 0..8")
     collision = check_collision_mode(collision)
@@ -203,36 +194,11 @@ def mesh_and_texture(
     size = DEFAULT_SIZE_M if size_m is None else float(size_m)
     if not np.isfinite(size) or size <= 0:
         raise MeshError(f"--size must be a positive number of metres, got {size_m}")
-    work = cloud
-    removed = 0
-    if drop_outliers:  # isolated stray points would become blobs/spikes and bleed their colour
-        work, removed = remove_outliers(work)
-        check_cloud(work)
-    if normalize or (normalize is None and not fits_unit_cube(work)):
-        work, _, _ = normalize_cloud(work, extent=1.0)
-
-    resolution = default_resolution(len(work)) if resolution is None else int(resolution)
-    if isinstance(mesher, SdfMesher):
-        name, factory = mesher.name, mesher.factory
-    else:
-        name = mesher if isinstance(mesher, str) else getattr(mesher, "__name__", "sdf")
-        factory = SDF_MESHERS.get(mesher) if isinstance(mesher, str) else None
-    if factory is not None:  # conditioned on the cloud as meshed (outliers dropped); also gives its cleanup default
-        t0 = time.perf_counter()
-        mesher = factory(work)
-        timings["encode"] = time.perf_counter() - t0
-    if min_island_fraction is None:
-        min_island_fraction = island_threshold(mesher)
-    v, f = reconstruct(work, mesher, resolution=resolution, timings=timings, sdf_band=sdf_band)
-    t0 = time.perf_counter()
-    v, f = clean_mesh(v, f, min_island_fraction=min_island_fraction, smooth_iterations=smooth_iterations)
-    timings["cleanup"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    budget = DEFAULT_MAX_FACES if max_faces is None else int(max_faces)
-    v_full, f_full = v, f
-    v, f = decimate(v, f, budget)
-    timings["decimate"] = time.perf_counter() - t0
+    surf = surface_from_cloud(cloud, mesher, max_faces=max_faces, resolution=resolution,
+                              smooth_iterations=smooth_iterations, min_island_fraction=min_island_fraction,
+                              normalize=normalize, sdf_band=sdf_band, drop_outliers=drop_outliers, timings=timings)
+    work, v, f, v_full, f_full = surf.cloud, surf.vertices, surf.faces, surf.full_vertices, surf.full_faces
+    budget = surf.budget
 
     high = None
     if normal_map:
@@ -247,14 +213,15 @@ def mesh_and_texture(
     meta.setdefault("parameters", {})
     meta["parameters"] = {
         **meta["parameters"],
-        "mesher": name,
-        "min_island_fraction": float(min_island_fraction),
+        "mesher": surf.mesher,
+        "mesher_reason": surf.reason,
+        "min_island_fraction": surf.min_island_fraction,
         "texture_size": int(texture_size),
         "max_faces": budget,
         "size_m": size,
-        "resolution": int(resolution),
+        "resolution": surf.resolution,
         "points": len(cloud),
-        "outliers_removed": removed,
+        "outliers_removed": surf.outliers_removed,
     }
     asset = TexturedMesh(
         vertices=verts,
