@@ -188,7 +188,7 @@ def worst_sheet(rows: list[dict], meshes: dict, mesher: str, n: int, out: Path, 
         panels.append((f"poisson F {anchor['f1']:.2f}" if anchor else "poisson",
                        run_one("anchor-poisson", cloud, False)["final"]))
         for j, (label, (v, f)) in enumerate(panels):
-            img = render_mesh(trimesh.Trimesh(v, f, process=False), size=(tile, tile), distance=1.7)
+            img = render_mesh(trimesh.Trimesh(v, f, process=False), size=(tile, tile), distance=2.3)
             sheet.paste(Image.fromarray(np.asarray(img)[..., :3]), (j * tile, i * (tile + 16) + 16))
             draw.text((j * tile + 4, i * (tile + 16) + 2), f"{Path(r['mesh']).stem}: {label}", fill="black")
     out.parent.mkdir(parents=True, exist_ok=True)
