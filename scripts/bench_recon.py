@@ -70,7 +70,7 @@ def make_cloud(v: np.ndarray, f: np.ndarray, n: int, noise: str, seed: int = 0, 
     rng = np.random.default_rng(seed + 7)
     nrm = None
     if normals:
-        from gen3d.eval.recon import face_normals
+        from gen3d.mesh.cleanup import face_normals
 
         nrm = face_normals(v, f)[tri]
     diag = float(np.linalg.norm(np.ptp(v, axis=0)))

@@ -91,19 +91,14 @@ def point_to_mesh_distance(
     return d.min(axis=1)
 
 
-def face_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    v = np.asarray(vertices, dtype=np.float64)
-    f = np.asarray(faces, dtype=np.int64)
-    n = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-
-
 def normal_consistency(
     pred_vertices: np.ndarray, pred_faces: np.ndarray, gt_vertices: np.ndarray, gt_faces: np.ndarray,
     n_samples: int = 10000, seed: int = 0,
 ) -> float:
     """Mean |cos| between each surface's normal and the other's at the closest point, both directions
     (1 = every facet parallel to the truth; unsigned, so the truth's winding does not matter)."""
+    from gen3d.mesh.cleanup import face_normals
+
     total = 0.0
     for (av, af, s), (bv, bf) in (((pred_vertices, pred_faces, seed), (gt_vertices, gt_faces)),
                                   ((gt_vertices, gt_faces, seed + 1), (pred_vertices, pred_faces))):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gen3d.mesh.cleanup import MeshError
+from gen3d.mesh.cleanup import MeshError, face_normals, wound_against_a_neighbour
 
 
 class MissingDependencyError(ValueError):
@@ -89,6 +89,9 @@ def _global_sign(xyz: np.ndarray, normals: np.ndarray) -> np.ndarray:
     return -normals if (vote < 0).sum() > (vote > 0).sum() else normals
 
 
+POISSON_TRIM = 4.0  # poisson_mesh's default: faces over 4 point spacings from the cloud are dropped
+
+
 def poisson_depth(n_points: int) -> int:
     """Octree depth for screened Poisson from the number of points: 7 below 2,048 points, 8 up to 32,768, else 9
     (depth 8 with distance trimming scored best on the tuning half of scripts/bench_recon.py at 4,096 points)."""
@@ -97,7 +100,7 @@ def poisson_depth(n_points: int) -> int:
 
 def poisson_mesh(
     xyz: np.ndarray, depth: int = 7, density_quantile: float = 0.0, normals: np.ndarray | None = None,
-    pad: float = 0.1, trim: float | None = 4.0, k: int = 16,
+    pad: float = 0.1, trim: float | None = POISSON_TRIM, k: int = 16,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Screened Poisson reconstruction with the given normals, or normals estimated from ``k`` neighbours and
     consistently oriented.
@@ -175,13 +178,10 @@ def ball_pivot_mesh(
     # wind every triangle to agree with its corners' oriented normals, so cleanup finds the winding consistent
     # and skips trimesh's slow per-face repair (seconds on 30k faces)
     vn = np.asarray(mesh.vertex_normals) if mesh.has_vertex_normals() else nrm
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    flip = np.einsum("ij,ij->i", fn, vn[f].sum(axis=1)) < 0
+    flip = np.einsum("ij,ij->i", face_normals(v, f, unit=False), vn[f].sum(axis=1)) < 0
     f[flip] = f[flip][:, ::-1]
     for _ in range(3):  # drop the few triangles still wound against a neighbour (a directed edge used twice)
-        key = f.ravel() * (len(v) + 1) + f[:, [1, 2, 0]].ravel()
-        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-        bad = (counts[inverse] > 1).reshape(-1, 3).any(axis=1)
+        bad = wound_against_a_neighbour(f)
         if not bad.any() or bad.mean() > 0.01:
             break
         f = f[~bad]

@@ -115,14 +115,21 @@ def signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
     return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
 
 
+def wound_against_a_neighbour(faces: np.ndarray) -> np.ndarray:
+    """Per face: whether one of its directed edges occurs twice (it and a neighbour traverse their shared edge
+    the same way, or the edge has more than two faces)."""
+    f = np.asarray(faces, dtype=np.int64)
+    if len(f) == 0:
+        return np.zeros(0, dtype=bool)
+    key = f.ravel() * (int(f.max()) + 1) + f[:, [1, 2, 0]].ravel()
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    return (counts[inverse] > 1).reshape(-1, 3).any(axis=1)
+
+
 def consistently_wound(faces: np.ndarray) -> bool:
     """Whether no directed edge occurs twice: neighbouring triangles then traverse their shared edge in
     opposite directions, so the winding is already consistent (marching cubes' output, for one)."""
-    f = np.asarray(faces, dtype=np.int64)
-    if len(f) == 0:
-        return True
-    a, b = f.ravel(), f[:, [1, 2, 0]].ravel()
-    return len(np.unique(a * (int(f.max()) + 1) + b)) == len(a)
+    return not wound_against_a_neighbour(faces).any()
 
 
 def fix_winding(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,10 +157,17 @@ def fix_winding(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np
     return v, f
 
 
+def face_normals(vertices: np.ndarray, faces: np.ndarray, unit: bool = True) -> np.ndarray:
+    """Per-face normals (float64) by the right-hand rule: unit length, or with ``unit=False`` twice the area."""
+    v, f = np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int64)
+    n = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12) if unit else n
+
+
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Area-weighted unit vertex normals (float32); vertices without area get +Y."""
     v, f = _as_arrays(vertices, faces)
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    fn = face_normals(v, f, unit=False)
     n = np.zeros_like(v)
     for k in range(3):
         np.add.at(n, f[:, k], fn)

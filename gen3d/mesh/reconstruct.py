@@ -101,8 +101,9 @@ def reconstruct(
 
         normals = cloud.normals  # the file's own normals, when it has them; else estimated and oriented
         fn = {
-            "poisson": lambda xyz: classical.poisson_mesh(xyz, classical.poisson_depth(len(xyz)), normals=normals,
-                                                          **({} if poisson_trim is None else {"trim": poisson_trim})),
+            "poisson": lambda xyz: classical.poisson_mesh(
+                xyz, classical.poisson_depth(len(xyz)), normals=normals,
+                trim=classical.POISSON_TRIM if poisson_trim is None else poisson_trim),
             "alpha": classical.alpha_mesh,
             "ball": lambda xyz: classical.ball_pivot_mesh(xyz, normals=normals),
             "shell": lambda xyz: classical.shell_mesh(xyz, resolution=resolution),

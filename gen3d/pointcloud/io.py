@@ -62,13 +62,14 @@ def _ply_normals(loaded, path: Path, n: int) -> np.ndarray | None:
 
 
 def _checked_normals(normals: np.ndarray, path: Path, n: int) -> np.ndarray:
-    length = np.linalg.norm(normals, axis=1) if normals.ndim == 2 else np.zeros(0)
+    """The file's normals as read (:class:`PointCloud` makes them unit length), or a one-line error."""
     if normals.shape != (n, 3):
         raise CloudError(f"{path}: normals have shape {normals.shape} but there are {n} points; make them match")
+    length = np.linalg.norm(normals, axis=1)
     bad = ~np.isfinite(length) | (length < 1e-8)
     if bad.any():
         raise CloudError(f"{path}: {int(bad.sum())} normals are zero or not finite; fix them or drop nx/ny/nz")
-    return (normals / length[:, None]).astype(np.float32)
+    return normals
 
 
 def _load_npz(path: Path) -> PointCloud:
